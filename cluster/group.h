@@ -1,0 +1,229 @@
+/*
+ * group: the replicated protocol of one mirror log over an agreed-order group (CPG).
+ *
+ * One struct group per resumed log instance on each node. The daemon (or the simulator)
+ * feeds it four kinds of input, all on the event-loop thread:
+ *   - local kernel requests            group_request()
+ *   - agreed-order deliveries          group_deliver()   (own messages included)
+ *   - membership changes               group_confchg()
+ *   - completions and ticks            group_disk_done(), group_tick(), group_set_quorate()
+ * and it produces effects only through struct group_ops: multicast a message, answer a
+ * local request, write part of the disk image, report an event. It never blocks, reads a
+ * clock (time comes in through group_tick) or does I/O itself, so tests/sim runs N nodes in
+ * one process over cluster/sim.c and gets the same result for the same seed.
+ *
+ * PROTOCOL (version 1)
+ *
+ * Ordering. Every request that changes shared state travels as one message in agreed order
+ * and every synced member applies it to its struct rlog (log/rlog.h) at delivery. Only the
+ * node whose kernel asked answers its kernel. Read-only requests are answered from the local
+ * replica where that is safe: IN_SYNC and IS_CLEAN (invariants.md rule 3: the kernel asks
+ * the ordered IS_REMOTE_RECOVERING first for every region at or above the hint), and
+ * GET_SYNC_COUNT (an over-count could only come from an unapplied SET_REGION_SYNC(r, 0) of
+ * another node; that node's own failure path does not depend on ours).
+ *
+ * Writes (the hot path). MARK and CLEAR are acknowledged locally at once and kept in this
+ * node's pending set; a FLUSH (plain, or integrated with regions to mark) is answered only
+ * when every mark it covers is committed. All FLUSHes of a log pending at the same time leave
+ * as ONE commit message carrying this node's pending marks and clears (group commit); while a
+ * send is refused with -EAGAIN (CPG back-pressure), new FLUSHes join the unsent message.
+ * clustered-core: a FLUSH completes when its commit message is delivered back to us (virtual
+ * synchrony: every member that stays in the configuration delivers it too): one agreed
+ * delivery per new-region write. clustered-disk: each delivered commit that set marks bumps
+ * the log's commit generation; the log's writer writes the changed part of the bitmap,
+ * fdatasyncs, then multicasts DURABLE(gen); a FLUSH completes when durable_gen >= the
+ * generation of its commit (the writer answers its own FLUSHes at write completion). A failed
+ * write is multicast as DISK_FAILED(gen): FLUSHes waiting on it get -EIO and the log reports
+ * 'D'. A MARK of a region this node already marks in the replicated state, with no clear of
+ * it pending, needs no message; a FLUSH with nothing new completes once the commits before
+ * it have.
+ *
+ * Hot regions: CLEARs are deferred in a bounded per-log activity set (GROUP_AL_MAX regions);
+ * a MARK of a region whose clear is still deferred cancels the clear and needs no message.
+ * Deferred clears leave with the next commit, or when the set overflows (oldest first), or
+ * after GROUP_AL_IDLE_MS without a write (group_tick). The bound adds at most GROUP_AL_MAX
+ * regions of resync after a crash of this node.
+ *
+ * Writer. For clustered-disk logs, writer = synced_members_sorted[h(uuid) % n], h a fixed
+ * hash (FNV-1a 32), so logs spread across nodes. It is recomputed at every membership change;
+ * a new writer marks the whole bitmap changed, writes it and announces DURABLE at once, so
+ * FLUSHes that waited on a departed writer complete without the kernel's 15 s resend.
+ * Commit generations, not a replicated "touched" flag, decide durability.
+ *
+ * Membership and state transfer (corosync sync / dlm START barrier). On every confchg:
+ *   1. apply node_left for each departed node (rlog_node_left; a departed writer is replaced);
+ *   2. every member multicasts STATE{members, max_version, synced, gen, digest_at_confchg},
+ *      members being the sorted member list of the confchg it answers; the barrier is one
+ *      STATE from each current member whose member list equals the current one, delivered
+ *      after the latest confchg (older STATEs are ignored; a later one from the same sender
+ *      replaces an earlier one);
+ *   3. when the STATE of every current member is delivered (the barrier point, the same point
+ *      in the order everywhere), each member computes: version = min(max_version); synced set
+ *      = the largest group of synced members with equal (gen, digest) (tie: the group holding
+ *      the lowest nodeid; members of any other group drop their state and rejoin clean: no
+ *      stateful merge); if the synced set is empty, the lowest-nodeid member does a master
+ *      resume (rlog_resume_master with the disk image it was started with) and is the synced
+ *      set; sender = lowest nodeid in the synced set;
+ *   4. the sender takes a frozen copy of its state at the barrier point and multicasts it as
+ *      SNAP chunks (rlog_snapshot_*, bounded GROUP_CHUNK_MAX bytes each, paced by -EAGAIN);
+ *      unsynced members queue every message delivered after the barrier point, build the
+ *      state from the chunks, then apply the queue in order and are synced;
+ *   5. a confchg during a transfer starts a new round; partial snapshots are dropped.
+ * A RESUME request is answered when this member is synced. Requests that change state are
+ * held (never failed) while the member is unsynced, inquorate or has lost the transport, and
+ * driven when it is back.
+ *
+ * Validation. Every message starts with {magic, version, type, sender nodeid, seq}; a sender
+ * nodeid that differs from the CPG-delivered one, an unknown version or type, or a length that
+ * does not match is rejected (counted, reported through ops->event) and never applied.
+ */
+#ifndef CMLOG_CLUSTER_GROUP_H
+#define CMLOG_CLUSTER_GROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "log/rlog.h"
+
+#define GROUP_PROTO_VERSION_MIN 1u
+#define GROUP_PROTO_VERSION_MAX 1u
+/** Largest message the group sends (well under CPG's 1 MiB atomic size). */
+#define GROUP_CHUNK_MAX (64u * 1024u)
+/** Bound of the deferred-clear activity set per log. */
+#define GROUP_AL_MAX 1024u
+/** Deferred clears leave after this long without a write. */
+#define GROUP_AL_IDLE_MS 2000u
+/** Most members a group tracks (CPG_MEMBERS_MAX). */
+#define GROUP_MAX_MEMBERS 128u
+
+enum group_log_type {
+	GROUP_LOG_CORE = 0, /**< clustered-core: committed = delivered */
+	GROUP_LOG_DISK = 1, /**< clustered-disk: committed = durable on the log device */
+};
+
+/** Kernel request types the group handles (values of DM_ULOG_* in linux/dm-log-userspace.h). */
+enum group_req_type {
+	GROUP_REQ_IS_CLEAN = 7,
+	GROUP_REQ_IN_SYNC = 8,
+	GROUP_REQ_FLUSH = 9,
+	GROUP_REQ_MARK = 10,
+	GROUP_REQ_CLEAR = 11,
+	GROUP_REQ_GET_RESYNC_WORK = 12,
+	GROUP_REQ_SET_REGION_SYNC = 13,
+	GROUP_REQ_GET_SYNC_COUNT = 14,
+	GROUP_REQ_IS_REMOTE_RECOVERING = 17,
+	GROUP_REQ_RESUME = 5,
+	GROUP_REQ_POSTSUSPEND = 4,
+};
+
+/** A decoded, validated kernel request. */
+struct group_req {
+	uint64_t token; /**< the caller's handle, echoed in the reply */
+	enum group_req_type type;
+	uint64_t regions[RLOG_MAX_BATCH]; /**< MARK/CLEAR/FLUSH(integrated): 0..32 regions */
+	uint32_t n_regions;
+	uint64_t region; /**< IS_CLEAN, IN_SYNC, SET_REGION_SYNC, IS_REMOTE_RECOVERING */
+	bool in_sync;	 /**< SET_REGION_SYNC */
+};
+
+/** The answer to one request; the caller encodes it for the kernel. */
+struct group_reply {
+	int error;	/**< 0 or -errno */
+	int64_t value;	/**< IS_CLEAN/IN_SYNC 0|1; GET_RESYNC_WORK i (0|1); IS_REMOTE_RECOVERING 0|1 */
+	uint64_t value2; /**< GET_RESYNC_WORK region; IS_REMOTE_RECOVERING hint; GET_SYNC_COUNT */
+};
+
+enum group_event {
+	GROUP_EV_SYNCED,       /**< this member now holds the state */
+	GROUP_EV_MASTER,       /**< this member did a master resume */
+	GROUP_EV_WRITER,       /**< writer changed (arg = nodeid) */
+	GROUP_EV_BAD_MESSAGE,  /**< a message was rejected (arg = sender) */
+	GROUP_EV_DISK_FAILED,  /**< the log device failed ('D') */
+	GROUP_EV_NODE_LEFT,    /**< arg = nodeid */
+	GROUP_EV_NODE_JOINED,  /**< arg = nodeid */
+	GROUP_EV_STATE_DROPPED /**< lost a merge: rejoining clean */
+};
+
+struct group_ops {
+	/**
+	 * Multicast one message (agreed order). Return 0 when accepted, -EAGAIN for back-pressure
+	 * (the group keeps it and tries again from group_pump/group_tick), or another -errno when
+	 * the transport is gone (the group holds its requests until group_transport_restored).
+	 */
+	int (*send)(void *ctx, const struct iovec *iov, unsigned int n_iov);
+	/** Answer local request @token. Called exactly once per request. */
+	void (*reply)(void *ctx, uint64_t token, const struct group_reply *r);
+	/**
+	 * Writer only: write @len bytes of @buf (aligned to the block size given at create) at
+	 * device offset @off, then make them durable; report through group_disk_done(@cookie).
+	 * @buf stays valid until then. May be NULL for core logs.
+	 */
+	int (*disk_write)(void *ctx, uint64_t cookie, const uint8_t *buf, uint64_t off, size_t len);
+	/** Something an operator may want to know (logging, flight recorder). May be NULL. */
+	void (*event)(void *ctx, enum group_event ev, uint64_t arg);
+};
+
+struct group_params {
+	char uuid[129];		 /**< NUL-terminated log uuid */
+	enum group_log_type type;
+	uint64_t region_count;
+	enum rlog_sync_mode sync_mode;
+	uint32_t block_size;	 /**< log device logical block size (disk logs) */
+	uint32_t my_nodeid;
+};
+
+struct group;
+
+int group_create(struct group **out, const struct group_params *p, const struct group_ops *ops,
+		 void *ctx);
+void group_destroy(struct group *g);
+
+/**
+ * Before joining the transport: the image a master resume would use (the clean bitmap read
+ * from the log device, or the clean bits of a previous local instance of the same uuid), or
+ * NULL / 0 for none. The group copies it.
+ */
+int group_start(struct group *g, const uint8_t *clean, uint64_t clean_regions);
+
+void group_confchg(struct group *g, const uint32_t *members, size_t n_members,
+		   const uint32_t *left, size_t n_left, const uint32_t *joined, size_t n_joined);
+void group_deliver(struct group *g, uint32_t sender, const void *buf, size_t len);
+void group_request(struct group *g, const struct group_req *req);
+void group_disk_done(struct group *g, uint64_t cookie, int error);
+void group_set_quorate(struct group *g, bool quorate);
+/** The transport is gone (corosync died): hold everything. */
+void group_transport_lost(struct group *g);
+/** Joined again after a reconnect: the member is unsynced until the next barrier. */
+void group_transport_restored(struct group *g);
+/** PRESUSPEND: local flag only (the kernel keeps sending while I/O drains). */
+void group_presuspend(struct group *g);
+
+/** Before-sleep phase: build and send batched commits, retry refused sends. */
+void group_pump(struct group *g);
+/** Time passes (monotonic ms): deferred clears, retry pacing. */
+void group_tick(struct group *g, uint64_t now_ms);
+/** True when the group has unsent messages (the caller should call group_pump soon). */
+bool group_wants_pump(const struct group *g);
+
+/* ---- status (read only) ---- */
+struct group_status {
+	bool synced;
+	bool quorate;
+	bool transport_up;
+	bool disk_failed;
+	uint32_t writer;	/**< 0 when none / core */
+	uint32_t version;	/**< protocol version in use */
+	uint32_t n_members;
+	uint32_t members[GROUP_MAX_MEMBERS];
+	uint64_t gen, durable_gen;
+	uint64_t pending_requests;
+	uint64_t bad_messages;
+	uint64_t commits_sent;
+};
+void group_get_status(const struct group *g, struct group_status *st);
+/** The replica (read only) for status and tests. */
+const struct rlog *group_rlog(const struct group *g);
+
+#endif /* CMLOG_CLUSTER_GROUP_H */
