@@ -130,8 +130,8 @@ struct group_req {
 
 /** The answer to one request; the caller encodes it for the kernel. */
 struct group_reply {
-	int error;	/**< 0 or -errno */
-	int64_t value;	/**< IS_CLEAN/IN_SYNC 0|1; GET_RESYNC_WORK i (0|1); IS_REMOTE_RECOVERING 0|1 */
+	int error;     /**< 0 or -errno */
+	int64_t value; /**< IS_CLEAN/IN_SYNC 0|1; GET_RESYNC_WORK i (0|1); IS_REMOTE_RECOVERING 0|1 */
 	uint64_t value2; /**< GET_RESYNC_WORK region; IS_REMOTE_RECOVERING hint; GET_SYNC_COUNT */
 };
 
@@ -166,11 +166,11 @@ struct group_ops {
 };
 
 struct group_params {
-	char uuid[129];		 /**< NUL-terminated log uuid */
+	char uuid[129]; /**< NUL-terminated log uuid */
 	enum group_log_type type;
 	uint64_t region_count;
 	enum rlog_sync_mode sync_mode;
-	uint32_t block_size;	 /**< log device logical block size (disk logs) */
+	uint32_t block_size; /**< log device logical block size (disk logs) */
 	uint32_t my_nodeid;
 };
 
@@ -187,8 +187,8 @@ void group_destroy(struct group *g);
  */
 int group_start(struct group *g, const uint8_t *clean, uint64_t clean_regions);
 
-void group_confchg(struct group *g, const uint32_t *members, size_t n_members,
-		   const uint32_t *left, size_t n_left, const uint32_t *joined, size_t n_joined);
+void group_confchg(struct group *g, const uint32_t *members, size_t n_members, const uint32_t *left,
+		   size_t n_left, const uint32_t *joined, size_t n_joined);
 void group_deliver(struct group *g, uint32_t sender, const void *buf, size_t len);
 void group_request(struct group *g, const struct group_req *req);
 void group_disk_done(struct group *g, uint64_t cookie, int error);
@@ -213,8 +213,8 @@ struct group_status {
 	bool quorate;
 	bool transport_up;
 	bool disk_failed;
-	uint32_t writer;	/**< 0 when none / core */
-	uint32_t version;	/**< protocol version in use */
+	uint32_t writer;  /**< 0 when none / core */
+	uint32_t version; /**< protocol version in use */
 	uint32_t n_members;
 	uint32_t members[GROUP_MAX_MEMBERS];
 	uint64_t gen, durable_gen;

@@ -151,10 +151,10 @@ uint64_t rlog_clean_count(const struct rlog *rl);
 
 /* ---- the kernel's on-disk format (clustered-disk logs) --------------------------------- */
 
-#define RLOG_DISK_MAGIC 0x4D695272u /* "MiRr" */
-#define RLOG_DISK_VERSION 2u
+#define RLOG_DISK_MAGIC		0x4D695272u /* "MiRr" */
+#define RLOG_DISK_VERSION	2u
 #define RLOG_DISK_BITMAP_OFFSET 1024u /* LOG_OFFSET: 2 sectors */
-#define RLOG_DISK_HEADER_SIZE 16u	/* magic, version (le32), nr_regions (le64) */
+#define RLOG_DISK_HEADER_SIZE	16u   /* magic, version (le32), nr_regions (le64) */
 
 /** Errors of rlog_disk_decode_header, as negative values. */
 enum rlog_disk_error {
