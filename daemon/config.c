@@ -40,7 +40,10 @@ struct config_key {
 	bool zero_ok; /* CT_U32: 0 allowed below min (0 = disabled) */
 };
 
-#define U32KEY(n, lo, hi, z) {#n, CT_U32, offsetof(struct config, n), lo, hi, z}
+#define U32KEY(n, lo, hi, z)                                      \
+	{                                                         \
+#n, CT_U32, offsetof(struct config, n), lo, hi, z \
+	}
 static const struct config_key keys[] = {
 	{"log_level", CT_LEVEL, offsetof(struct config, log_level), 0, 0, false},
 	{"log_target", CT_TARGET, offsetof(struct config, log_target), 0, 0, false},
@@ -160,12 +163,14 @@ static int set_value(struct config *c, const struct config_key *k, const char *v
 				v[0] == 's' && v[1] == 'y' ? CONFIG_LOG_SYSLOG : CONFIG_LOG_STDERR;
 			return 0;
 		}
-		seterr(why, whylen, "bad value '%s' for %s (expected syslog or stderr)", v, k->name);
+		seterr(why, whylen, "bad value '%s' for %s (expected syslog or stderr)", v,
+		       k->name);
 		return -EINVAL;
 	case CT_NAME:
 		if (!name_ok(v)) {
 			seterr(why, whylen,
-			       "bad value '%s' for %s (expected 1-%d characters of A-Z a-z 0-9 _ . -, "
+			       "bad value '%s' for %s (expected 1-%d characters of A-Z a-z 0-9 _ . "
+			       "-, "
 			       "not starting with -)",
 			       v, k->name, CONFIG_NAME_MAX - 1);
 			return -EINVAL;
@@ -174,7 +179,8 @@ static int set_value(struct config *c, const struct config_key *k, const char *v
 		return 0;
 	case CT_PATH:
 		if (!path_ok(v)) {
-			seterr(why, whylen, "bad value '%s' for %s (expected an absolute file path)", v,
+			seterr(why, whylen,
+			       "bad value '%s' for %s (expected an absolute file path)", v,
 			       k->name);
 			return -EINVAL;
 		}

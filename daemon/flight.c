@@ -137,8 +137,8 @@ int flight_print(const struct flight *f, FILE *out)
 		if (fprintf(out, "%llu %llu.%03llu %s %s %s%s\n", (unsigned long long)e->seq,
 			    (unsigned long long)(e->time_ms / 1000),
 			    (unsigned long long)(e->time_ms % 1000), flight_kind_str(e->kind),
-			    e->uuid[0] ? e->uuid : "-", e->text, e->truncated ? " [truncated]" : "") <
-		    0)
+			    e->uuid[0] ? e->uuid : "-", e->text,
+			    e->truncated ? " [truncated]" : "") < 0)
 			return -EIO;
 	}
 	return fflush(out) == 0 ? 0 : -EIO;

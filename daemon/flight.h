@@ -29,7 +29,7 @@ enum flight_kind {
 };
 
 struct flight_event {
-	uint64_t seq;     /**< 1-based position in the stream of all events ever added */
+	uint64_t seq;	  /**< 1-based position in the stream of all events ever added */
 	uint64_t time_ms; /**< caller's clock (the daemon passes CLOCK_REALTIME ms) */
 	enum flight_kind kind;
 	bool truncated; /**< text (or uuid) was longer than the slot and was cut */

@@ -38,14 +38,17 @@ static const struct bad_case bad[] = {
 	{"cpg_retry_ms = 99999999999\n", "1: bad value '99999999999' for cpg_retry_ms"},
 	{"cpg_retry_ms = 12abc\n", "1: bad value '12abc' for cpg_retry_ms"},
 	{"reconnect_ms = 0x10\n", "1: bad value '0x10' for reconnect_ms"},
-	{"blackbox_size = 100\n", "1: bad value '100' for blackbox_size (expected 0 or 4096..67108864)"},
+	{"blackbox_size = 100\n",
+	 "1: bad value '100' for blackbox_size (expected 0 or 4096..67108864)"},
 	{"flight_events = 8\n", "1: bad value '8' for flight_events"},
-	{"pidfile = run/x.pid\n", "1: bad value 'run/x.pid' for pidfile (expected an absolute file path)"},
+	{"pidfile = run/x.pid\n",
+	 "1: bad value 'run/x.pid' for pidfile (expected an absolute file path)"},
 	{"pidfile = /run/a b\n", "1: bad value '/run/a b' for pidfile"},
 	{"ctl_service = a/b\n", "1: bad value 'a/b' for ctl_service"},
 	{"ctl_service = -x\n", "1: bad value '-x' for ctl_service"},
 	{"socket_group = a b\n", "1: bad value 'a b' for socket_group"},
-	{"log_target = journal\n", "1: bad value 'journal' for log_target (expected syslog or stderr)"},
+	{"log_target = journal\n",
+	 "1: bad value 'journal' for log_target (expected syslog or stderr)"},
 	{"LOG_LEVEL = info\n", "1: unknown key 'LOG_LEVEL'"},
 };
 
@@ -151,9 +154,9 @@ static void test_bad_table(void **state)
 		c.cpg_retry_ms = 7;
 		before = c;
 		snprintf(want, sizeof(want), "t.conf:%s", bad[i].msg);
-		assert_int_equal(
-			config_parse_buf(&c, "t.conf", bad[i].text, strlen(bad[i].text), err, sizeof(err)),
-			-EINVAL);
+		assert_int_equal(config_parse_buf(&c, "t.conf", bad[i].text, strlen(bad[i].text),
+						  err, sizeof(err)),
+				 -EINVAL);
 		if (strncmp(err, want, strlen(want)) != 0)
 			fail_msg("case %zu: got \"%s\", want prefix \"%s\"", i, err, want);
 		assert_memory_equal(&c, &before, sizeof(c));
@@ -270,10 +273,10 @@ static void test_shipped_example(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),	   cmocka_unit_test(test_good),
-		cmocka_unit_test(test_levels),		   cmocka_unit_test(test_empty_file),
-		cmocka_unit_test(test_bad_table),	   cmocka_unit_test(test_nul_and_long_lines),
-		cmocka_unit_test(test_file_errors),	   cmocka_unit_test(test_file_and_check),
+		cmocka_unit_test(test_defaults),	cmocka_unit_test(test_good),
+		cmocka_unit_test(test_levels),		cmocka_unit_test(test_empty_file),
+		cmocka_unit_test(test_bad_table),	cmocka_unit_test(test_nul_and_long_lines),
+		cmocka_unit_test(test_file_errors),	cmocka_unit_test(test_file_and_check),
 		cmocka_unit_test(test_shipped_example),
 	};
 
