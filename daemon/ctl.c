@@ -303,15 +303,17 @@ int ctl_open(struct ctl **out, qb_loop_t *loop, const struct ctl_cfg *cfg,
 	qb_ipcs_poll_handlers_set(ctl->svc, &ph);
 	ret = qb_ipcs_run(ctl->svc);
 	if (ret < 0) {
-		/* libqb reports a name in use as -EADDRINUSE (abstract socket bind). */
+		/*
+		 * libqb reports a name in use as -EADDRINUSE (abstract socket bind). A failed
+		 * qb_ipcs_run has already dropped the service's last reference (libqb 2.0),
+		 * so destroying it here would be a double unref.
+		 */
 		ctl_open_count--;
-		goto err_destroy;
+		goto err_free;
 	}
 	*out = ctl;
 	return 0;
 
-err_destroy:
-	qb_ipcs_destroy(ctl->svc);
 err_free:
 	free(ctl);
 	return ret;

@@ -245,6 +245,16 @@ static int write_pidfile(const char *path)
 	return close(fd) == 0 ? 0 : -errno;
 }
 
+/* Tell the waiting parent (not in -f mode) whether start-up worked: 0 yes, 1 no. */
+static void notify_parent(int fd, char status)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, &status, 1) != 1)
+		fprintf(stderr, "ctl_fake_daemon: parent gone: %s\n", strerror(errno));
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -305,7 +315,8 @@ int main(int argc, char **argv)
 		pidfile = cfg.pidfile;
 
 	/* Daemonize the way cmlogd does: the parent returns once the socket is served. */
-	if (pipe(ready) < 0)
+	ready[0] = ready[1] = -1;
+	if (!foreground && pipe(ready) < 0)
 		return 1;
 	if (!foreground) {
 		pid_t pid = fork();
@@ -321,7 +332,8 @@ int main(int argc, char **argv)
 		if (!freopen("/dev/null", "r", stdin))
 			return 1;
 	}
-	close(ready[0]);
+	if (ready[0] >= 0)
+		close(ready[0]);
 
 	f.started = time(NULL);
 	f.loop = qb_loop_create();
@@ -351,13 +363,7 @@ int main(int argc, char **argv)
 	if (f.step)
 		qb_loop_timer_add(f.loop, QB_LOOP_LOW, 100 * QB_TIME_NS_IN_MSEC, &f, on_tick,
 				  &f.tick);
-	{
-		char c = 0;
-
-		if (write(ready[1], &c, 1) != 1 && foreground)
-			(void)0;
-	}
-	close(ready[1]);
+	notify_parent(ready[1], 0);
 	qb_loop_run(f.loop);
 	ctl_close(f.ctl);
 	unlink(pidfile);
