@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <math.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,7 +133,8 @@ static void send_reply(qb_ipcs_connection_t *c, int32_t id, int32_t error, struc
 	const char *s;
 	size_t len;
 
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	s = json_object_to_json_string_ext(o,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	len = s ? strlen(s) : 0;
 	if (!s || CTL_RESP_HDR + len > CTL_MAX_MSG) {
 		/* Too large for the IPC buffer: replace the body with a short error. */
@@ -396,6 +398,7 @@ int ctl_status_set_daemon(struct json_object *out, const struct ctl_daemon_info 
 static struct json_object *log_to_json(const struct ctl_log_info *l, struct jb *b)
 {
 	struct json_object *o = json_object_new_object(), *arr, *rec;
+	char pbuf[32];
 	double pct;
 	uint32_t i;
 
@@ -411,9 +414,13 @@ static struct json_object *log_to_json(const struct ctl_log_info *l, struct jb *
 	jadd(b, o, "region_size", json_object_new_uint64(l->region_size));
 	jadd(b, o, "region_count", json_object_new_uint64(l->region_count));
 	jadd(b, o, "sync_count", json_object_new_uint64(l->sync_count));
-	/* Two decimals: enough for a progress bar, stable for tests. */
-	jadd(b, o, "sync_percent",
-	     json_object_new_double((double)(long long)(pct * 100.0) / 100.0));
+	/*
+	 * Two decimals, rounded down so 99.999% never shows as 100.00 while a region is still
+	 * out of sync; serialized from our own text so the JSON does not carry binary noise.
+	 */
+	pct = floor(pct * 100.0) / 100.0;
+	snprintf(pbuf, sizeof(pbuf), "%.2f", pct);
+	jadd(b, o, "sync_percent", json_object_new_double_s(pct, pbuf));
 	jadd(b, o, "in_sync", json_object_new_boolean(l->sync_count == l->region_count));
 	if (l->recovering) {
 		rec = json_object_new_object();
