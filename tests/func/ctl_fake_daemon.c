@@ -40,6 +40,7 @@ struct fake {
 	uint64_t step;
 	bool disk_failed;
 	qb_loop_timer_handle tick;
+	const char *conf;
 };
 
 static const uint32_t members3[] = {1, 2, 3};
@@ -221,6 +222,22 @@ static void on_tick(void *data)
 				  &f->tick);
 }
 
+/* SIGHUP: what cmlogd does on reload, re-read the configuration file (checked first). */
+static int32_t on_hup(int32_t sig, void *data)
+{
+	struct fake *f = data;
+	struct config c;
+	char err[512];
+
+	config_defaults(&c);
+	if (f->conf && config_parse_file(&c, f->conf, err, sizeof(err)) < 0)
+		flight_add(f->flight, now_ms(), FLIGHT_ERROR, NULL, "reload failed: %s", err);
+	else
+		flight_add(f->flight, now_ms(), FLIGHT_MEMBERSHIP, NULL,
+			   "reload: configuration re-read");
+	return 0;
+}
+
 static int32_t on_signal(int32_t sig, void *data)
 {
 	struct fake *f = data;
@@ -246,13 +263,14 @@ static int write_pidfile(const char *path)
 }
 
 /* Tell the waiting parent (not in -f mode) whether start-up worked: 0 yes, 1 no. */
-static void notify_parent(int fd, char status)
+static void notify_parent(int *fd, char status)
 {
-	if (fd < 0)
+	if (*fd < 0)
 		return;
-	if (write(fd, &status, 1) != 1)
+	if (write(*fd, &status, 1) != 1)
 		fprintf(stderr, "ctl_fake_daemon: parent gone: %s\n", strerror(errno));
-	close(fd);
+	close(*fd);
+	*fd = -1;
 }
 
 int main(int argc, char **argv)
@@ -336,6 +354,7 @@ int main(int argc, char **argv)
 		close(ready[0]);
 
 	f.started = time(NULL);
+	f.conf = conf;
 	f.loop = qb_loop_create();
 	if (flight_create(&f.flight, cfg.flight_events) < 0 || !f.loop)
 		goto fail;
@@ -360,10 +379,18 @@ int main(int argc, char **argv)
 	}
 	qb_loop_signal_add(f.loop, QB_LOOP_HIGH, SIGTERM, &f, on_signal, NULL);
 	qb_loop_signal_add(f.loop, QB_LOOP_HIGH, SIGINT, &f, on_signal, NULL);
+	qb_loop_signal_add(f.loop, QB_LOOP_HIGH, SIGHUP, &f, on_hup, NULL);
 	if (f.step)
 		qb_loop_timer_add(f.loop, QB_LOOP_LOW, 100 * QB_TIME_NS_IN_MSEC, &f, on_tick,
 				  &f.tick);
-	notify_parent(ready[1], 0);
+	notify_parent(&ready[1], 0);
+	/*
+	 * Detach from the caller's output once started, as a daemon must: an agent that
+	 * captures our output (ocf_run) would otherwise wait for EOF forever.
+	 */
+	if (!foreground &&
+	    (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)))
+		goto fail;
 	qb_loop_run(f.loop);
 	ctl_close(f.ctl);
 	unlink(pidfile);

@@ -218,7 +218,7 @@ expect 1 $C status
 
 # --- config check (cmlogd -n -c FILE) on the shipped example ---
 expect 0 "$FAKE" -n -c "$top_srcdir/conf/cmlogd.conf"
-has '^socket_group = adm$'
+has '^# socket_group unset: root only$'; has '^flight_events = 1024$'
 expect 1 "$FAKE" -n -c "$T/bad.conf"
 has "^cmlogd: $T/bad.conf:1: bad value 'loud' for log_level" err
 
