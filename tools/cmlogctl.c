@@ -28,7 +28,7 @@
 #include <qb/qbipcc.h>
 
 #include "ctl_wire.h"
-#include "daemon/config.h"
+#include "daemon/conf.h"
 
 enum {
 	EXIT_OK = 0,
@@ -44,8 +44,8 @@ struct opts {
 	bool cluster;
 	const char *service;
 	const char *config;
-	bool config_explicit;
-	char group[CONFIG_NAME_MAX];
+	bool conf_explicit;
+	char group[CONF_NAME_MAX];
 	int timeout_ms;
 	double interval;
 	long count;
@@ -76,7 +76,7 @@ static void usage(FILE *f)
 		"  -j, --json              JSON output (schema in cmlogctl(8))\n"
 		"  -s, --service NAME      control socket name (default: ctl_service or cmlogd)\n"
 		"  -c, --config FILE       read ctl_service/socket_group from FILE\n"
-		"                          (default " CONFIG_DEFAULT_PATH " if it exists)\n"
+		"                          (default " CONF_DEFAULT_PATH " if it exists)\n"
 		"  -t, --timeout MS        reply timeout (default 5000)\n"
 		"  -h, --help              this text\n"
 		"Exit: 0 ok, 1 daemon not running, 2 usage, 3 not found, 4 permission denied,\n"
@@ -635,13 +635,13 @@ out:
 
 static int load_config(struct opts *o)
 {
-	struct config c;
+	struct conf c;
 	char err[512];
 	int r;
 
-	config_defaults(&c);
-	r = config_parse_file(&c, o->config, err, sizeof(err));
-	if (r == -ENOENT && !o->config_explicit)
+	conf_defaults(&c);
+	r = conf_parse_file(&c, o->config, err, sizeof(err));
+	if (r == -ENOENT && !o->conf_explicit)
 		c.socket_group[0] = '\0'; /* no config installed: defaults */
 	else if (r < 0) {
 		fprintf(stderr, "cmlogctl: %s\n", err);
@@ -649,7 +649,7 @@ static int load_config(struct opts *o)
 	}
 	snprintf(o->group, sizeof(o->group), "%s", c.socket_group);
 	if (!o->service) {
-		static char svc[CONFIG_NAME_MAX];
+		static char svc[CONF_NAME_MAX];
 
 		snprintf(svc, sizeof(svc), "%s", c.ctl_service);
 		o->service = svc;
@@ -667,13 +667,13 @@ static int handle_opt(int ch, struct opts *o, bool *have_interval, bool *have_co
 		o->json = true;
 		return -1;
 	case 's':
-		if (!optarg[0] || strlen(optarg) >= CONFIG_NAME_MAX)
+		if (!optarg[0] || strlen(optarg) >= CONF_NAME_MAX)
 			return die_usage("bad service name '%s'", optarg);
 		o->service = optarg;
 		return -1;
 	case 'c':
 		o->config = optarg;
-		o->config_explicit = true;
+		o->conf_explicit = true;
 		return -1;
 	case 't':
 		o->timeout_ms = (int)strtol(optarg, &end, 10);
@@ -717,7 +717,7 @@ int main(int argc, char **argv)
 		{"count", required_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
-	struct opts o = {.config = CONFIG_DEFAULT_PATH, .timeout_ms = 5000, .interval = 1.0};
+	struct opts o = {.config = CONF_DEFAULT_PATH, .timeout_ms = 5000, .interval = 1.0};
 	bool have_interval = false, have_count = false;
 	struct json_object *j = NULL;
 	struct sigaction sa;

@@ -3,9 +3,10 @@
  * real control socket module (daemon/ctl.c), so cmlogctl and the OCF agent are tested over
  * the real socket before the daemon is wired up.
  *
- * It behaves like cmlogd on the outside: daemonizes unless -f, writes a pid file, honours
- * -c FILE (ctl_service, socket_group, pidfile, flight_events) and -n (config check), exits
- * cleanly on SIGTERM/SIGINT and removes its pid file. The synthetic state: node 1 of a
+ * It behaves like cmlogd on the outside: daemonizes unless -f (the parent returns once the
+ * socket is served), writes --pidfile, honours -c FILE (ctl_service, socket_group, pidfile,
+ * flight_events), -n (config check), SIGHUP (re-read the file), exits cleanly on
+ * SIGTERM/SIGINT and removes its pid file. -s overrides ctl_service (tests only). The synthetic state: node 1 of a
  * three-node cluster with three logs; log B resyncs by --resync-step regions every 100 ms
  * (0 = frozen), so `cmlogctl watch` sees progress and finishes.
  */
@@ -23,7 +24,7 @@
 #include <qb/qbdefs.h>
 #include <qb/qbloop.h>
 
-#include "daemon/config.h"
+#include "daemon/conf.h"
 #include "daemon/ctl.h"
 #include "daemon/flight.h"
 
@@ -226,11 +227,11 @@ static void on_tick(void *data)
 static int32_t on_hup(int32_t sig, void *data)
 {
 	struct fake *f = data;
-	struct config c;
+	struct conf c;
 	char err[512];
 
-	config_defaults(&c);
-	if (f->conf && config_parse_file(&c, f->conf, err, sizeof(err)) < 0)
+	conf_defaults(&c);
+	if (f->conf && conf_parse_file(&c, f->conf, err, sizeof(err)) < 0)
 		flight_add(f->flight, now_ms(), FLIGHT_ERROR, NULL, "reload failed: %s", err);
 	else
 		flight_add(f->flight, now_ms(), FLIGHT_MEMBERSHIP, NULL,
@@ -276,12 +277,15 @@ static void notify_parent(int *fd, char status)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
+		{"pidfile", required_argument, NULL, 'p'},
+		{"config", required_argument, NULL, 'c'},
+		{"foreground", no_argument, NULL, 'f'},
 		{"resync-step", required_argument, NULL, 'r'},
 		{"disk-failed", no_argument, NULL, 'D'},
 		{NULL, 0, NULL, 0},
 	};
 	struct fake f = {.b_sync = 400, .step = 0};
-	struct config cfg;
+	struct conf cfg;
 	struct ctl_cfg cc = {.daemon_version = "0.1.0-fake"};
 	const char *conf = NULL, *service = NULL, *pidfile = NULL;
 	bool foreground = false, check = false, has_group = false;
@@ -313,19 +317,20 @@ int main(int argc, char **argv)
 			f.disk_failed = true;
 			break;
 		default:
-			fprintf(stderr, "usage: ctl_fake_daemon [-f] [-n] [-c FILE] [-s SERVICE] "
-					"[-p PIDFILE] [--resync-step N] [--disk-failed]\n");
+			fprintf(stderr,
+				"usage: ctl_fake_daemon [-f] [-n] [-c FILE] [-s SERVICE] "
+				"[-p|--pidfile PIDFILE] [--resync-step N] [--disk-failed]\n");
 			return 2;
 		}
 	}
 	if (check)
-		return config_check(conf ? conf : CONFIG_DEFAULT_PATH, stdout, stderr) ? 1 : 0;
-	config_defaults(&cfg);
-	if (conf && config_parse_file(&cfg, conf, err, sizeof(err)) < 0) {
+		return conf_check(conf ? conf : CONF_DEFAULT_PATH, stdout, stderr) ? 1 : 0;
+	conf_defaults(&cfg);
+	if (conf && conf_parse_file(&cfg, conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ctl_fake_daemon: %s\n", err);
 		return 1;
 	}
-	if (config_resolve_group(&cfg, &has_group, &gid, err, sizeof(err)) < 0) {
+	if (conf_resolve_group(&cfg, &has_group, &gid, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ctl_fake_daemon: %s\n", err);
 		return 1;
 	}

@@ -35,6 +35,7 @@ chmod 755 "$T/cmlogd"
 AGENT="$T/cmlogd"
 cat >"$T/cmlogd.conf" <<EOT
 log_level = info
+ctl_service = $SVC
 flight_events = 64
 EOT
 chmod 644 "$T/cmlogd.conf"
@@ -45,7 +46,7 @@ FAILS=0
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 
 # --- ocf-tester ---
-ocf-tester -n cmlog -o daemon="$FAKE" -o ctl="$CTL" -o service="$SVC" \
+ocf-tester -n cmlog -o daemon="$FAKE" -o ctl="$CTL" \
 	-o pidfile="$T/cmlogd.pid" -o config="$T/cmlogd.conf" "$AGENT" >"$T/tester.out" 2>&1
 rc=$?
 cat "$T/tester.out"
@@ -55,7 +56,7 @@ grep -q "passed all tests" "$T/tester.out" || fail "ocf-tester did not pass all 
 
 # --- direct agent calls ---
 export OCF_RESOURCE_INSTANCE=cmlog OCF_RESKEY_daemon="$FAKE" OCF_RESKEY_ctl="$CTL" \
-	OCF_RESKEY_service="$SVC" OCF_RESKEY_pidfile="$T/cmlogd.pid" \
+	OCF_RESKEY_pidfile="$T/cmlogd.pid" \
 	OCF_RESKEY_config="$T/cmlogd.conf"
 ra() { # ra WANT ACTION [VAR=VALUE...]: run the agent, check the OCF exit code
 	want=$1; act=$2; shift 2
@@ -65,7 +66,7 @@ ra() { # ra WANT ACTION [VAR=VALUE...]: run the agent, check the OCF exit code
 }
 
 "$AGENT" meta-data >"$T/meta.xml" || fail "meta-data failed"
-(cd /usr/share/resource-agents && xmllint --noout --valid "$T/meta.xml") || fail "meta-data invalid"
+(cd /usr/share/resource-agents && xmllint --noout --valid - <"$T/meta.xml") || fail "meta-data invalid"
 grep -q '<version>1.1</version>' "$T/meta.xml" || fail "meta-data is not OCF 1.1"
 ra 0 validate-all
 ra 7 monitor
@@ -86,12 +87,15 @@ pid1=$(cat "$T/cmlogd.pid")
 ra 0 reload
 [ "$(cat "$T/cmlogd.pid")" = "$pid1" ] || fail "reload with unchanged parameters restarted"
 sleep 0.2
-"$CTL" -s "$SVC" dump | grep -q 'reload: configuration re-read' || fail "daemon got no SIGHUP"
+"$CTL" -c "$T/cmlogd.conf" dump | grep -q 'reload: configuration re-read' || fail "daemon got no SIGHUP"
 # reload with changed parameters: a restart.
 ra 0 reload OCF_RESKEY_args="--resync-step 5"
 pid2=$(cat "$T/cmlogd.pid")
 [ "$pid2" != "$pid1" ] || fail "reload with changed args did not restart"
 ra 0 monitor
+ra 0 monitor OCF_RESKEY_service="$SVC"
+ra 1 monitor OCF_RESKEY_service="${SVC}other"
+grep -q 'control socket does not answer' "$T/ra.out" || fail "wrong-socket reason missing"
 ra 0 stop
 [ -d "/proc/$pid2" ] && fail "daemon $pid2 still alive after stop"
 

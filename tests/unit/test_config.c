@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/config.h"
+#include "daemon/conf.h"
 
 struct bad_case {
 	const char *text;
@@ -54,11 +54,11 @@ static const struct bad_case bad[] = {
 
 static void test_defaults(void **state)
 {
-	struct config c;
+	struct conf c;
 
-	config_defaults(&c);
-	assert_int_equal(c.log_level, CONFIG_LOG_INFO);
-	assert_int_equal(c.log_target, CONFIG_LOG_SYSLOG);
+	conf_defaults(&c);
+	assert_int_equal(c.log_level, CONF_LOG_INFO);
+	assert_int_equal(c.log_target, CONF_LOG_SYSLOG);
 	assert_string_equal(c.ctl_service, "cmlogd");
 	assert_string_equal(c.socket_group, "");
 	assert_false(c.userspace_peer);
@@ -88,14 +88,14 @@ static void test_good(void **state)
 				   "pidfile = /tmp/x/cmlogd.pid\n"
 				   "blackbox_size = 0\n"
 				   "flight_events = 16"; /* no final newline */
-	struct config c;
+	struct conf c;
 	char err[256] = "";
 
-	config_defaults(&c);
-	assert_int_equal(config_parse_buf(&c, "g.conf", text, strlen(text), err, sizeof(err)), 0);
+	conf_defaults(&c);
+	assert_int_equal(conf_parse_buf(&c, "g.conf", text, strlen(text), err, sizeof(err)), 0);
 	assert_string_equal(err, "");
-	assert_int_equal(c.log_level, CONFIG_LOG_DEBUG);
-	assert_int_equal(c.log_target, CONFIG_LOG_STDERR);
+	assert_int_equal(c.log_level, CONF_LOG_DEBUG);
+	assert_int_equal(c.log_target, CONF_LOG_STDERR);
 	assert_string_equal(c.ctl_service, "cm-test.1");
 	assert_string_equal(c.socket_group, "cmlog_ro");
 	assert_true(c.userspace_peer);
@@ -112,32 +112,31 @@ static void test_levels(void **state)
 {
 	static const struct {
 		const char *text;
-		enum config_log_level want;
+		enum conf_log_level want;
 	} t[] = {
-		{"log_level = err", CONFIG_LOG_ERR},
-		{"log_level = warning", CONFIG_LOG_WARNING},
-		{"log_level = info", CONFIG_LOG_INFO},
-		{"log_level = debug", CONFIG_LOG_DEBUG},
+		{"log_level = err", CONF_LOG_ERR},
+		{"log_level = warning", CONF_LOG_WARNING},
+		{"log_level = info", CONF_LOG_INFO},
+		{"log_level = debug", CONF_LOG_DEBUG},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		struct config c;
+		struct conf c;
 
-		config_defaults(&c);
-		assert_int_equal(config_parse_buf(&c, "l", t[i].text, strlen(t[i].text), NULL, 0),
-				 0);
+		conf_defaults(&c);
+		assert_int_equal(conf_parse_buf(&c, "l", t[i].text, strlen(t[i].text), NULL, 0), 0);
 		assert_int_equal(c.log_level, t[i].want);
 	}
 }
 
 static void test_empty_file(void **state)
 {
-	struct config c, d;
+	struct conf c, d;
 
-	config_defaults(&c);
-	config_defaults(&d);
-	assert_int_equal(config_parse_buf(&c, "e", "", 0, NULL, 0), 0);
+	conf_defaults(&c);
+	conf_defaults(&d);
+	assert_int_equal(conf_parse_buf(&c, "e", "", 0, NULL, 0), 0);
 	assert_memory_equal(&c, &d, sizeof(c));
 }
 
@@ -146,16 +145,16 @@ static void test_bad_table(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct config c, before;
+		struct conf c, before;
 		char err[512] = "", want[512];
 
-		config_defaults(&c);
+		conf_defaults(&c);
 		/* A good line first proves that nothing of a failed parse is applied. */
 		c.cpg_retry_ms = 7;
 		before = c;
 		snprintf(want, sizeof(want), "t.conf:%s", bad[i].msg);
-		assert_int_equal(config_parse_buf(&c, "t.conf", bad[i].text, strlen(bad[i].text),
-						  err, sizeof(err)),
+		assert_int_equal(conf_parse_buf(&c, "t.conf", bad[i].text, strlen(bad[i].text), err,
+						sizeof(err)),
 				 -EINVAL);
 		if (strncmp(err, want, strlen(want)) != 0)
 			fail_msg("case %zu: got \"%s\", want prefix \"%s\"", i, err, want);
@@ -167,26 +166,25 @@ static void test_nul_and_long_lines(void **state)
 {
 	static const char nul[] = "log_level = info\nlog\0level = x\n";
 	char longline[2048];
-	struct config c;
+	struct conf c;
 	char err[256];
 
-	config_defaults(&c);
-	assert_int_equal(config_parse_buf(&c, "n", nul, sizeof(nul) - 1, err, sizeof(err)),
-			 -EINVAL);
+	conf_defaults(&c);
+	assert_int_equal(conf_parse_buf(&c, "n", nul, sizeof(nul) - 1, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "n:2: NUL byte in line");
 	memset(longline, 'a', sizeof(longline));
-	assert_int_equal(config_parse_buf(&c, "L", longline, sizeof(longline), err, sizeof(err)),
+	assert_int_equal(conf_parse_buf(&c, "L", longline, sizeof(longline), err, sizeof(err)),
 			 -EINVAL);
 	assert_string_equal(err, "L:1: line too long (more than 1023 characters)");
 }
 
 static void test_file_errors(void **state)
 {
-	struct config c;
+	struct conf c;
 	char err[512];
 
-	config_defaults(&c);
-	assert_int_equal(config_parse_file(&c, "/nonexistent/cmlogd.conf", err, sizeof(err)),
+	conf_defaults(&c);
+	assert_int_equal(conf_parse_file(&c, "/nonexistent/cmlogd.conf", err, sizeof(err)),
 			 -ENOENT);
 	assert_string_equal(err, "/nonexistent/cmlogd.conf: No such file or directory");
 }
@@ -201,7 +199,7 @@ static void test_file_and_check(void **state)
 	FILE *mf, *ef;
 	char *errs = NULL;
 	size_t errlen = 0;
-	struct config c;
+	struct conf c;
 	bool has;
 	gid_t gid = 99;
 	char err[256];
@@ -211,15 +209,15 @@ static void test_file_and_check(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
 	close(fd);
-	config_defaults(&c);
-	assert_int_equal(config_parse_file(&c, path, err, sizeof(err)), 0);
-	assert_int_equal(c.log_level, CONFIG_LOG_WARNING);
-	assert_int_equal(config_resolve_group(&c, &has, &gid, err, sizeof(err)), 0);
+	conf_defaults(&c);
+	assert_int_equal(conf_parse_file(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(c.log_level, CONF_LOG_WARNING);
+	assert_int_equal(conf_resolve_group(&c, &has, &gid, err, sizeof(err)), 0);
 	assert_true(has);
 	assert_int_equal(gid, 0);
 
 	mf = open_memstream(&out, &outlen);
-	assert_int_equal(config_check(path, mf, NULL), 0);
+	assert_int_equal(conf_check(path, mf, NULL), 0);
 	fclose(mf);
 	assert_non_null(strstr(out, "log_level = warning\n"));
 	assert_non_null(strstr(out, "socket_group = root\n"));
@@ -227,15 +225,15 @@ static void test_file_and_check(void **state)
 
 	/* The printed configuration parses back to the same settings. */
 	{
-		struct config a, b;
+		struct conf a, b;
 		char *p = NULL;
 		size_t pl = 0;
 		FILE *pf = open_memstream(&p, &pl);
 
-		config_print(&c, pf);
+		conf_print(&c, pf);
 		fclose(pf);
-		config_defaults(&b);
-		assert_int_equal(config_parse_buf(&b, "printed", p, pl, err, sizeof(err)), 0);
+		conf_defaults(&b);
+		assert_int_equal(conf_parse_buf(&b, "printed", p, pl, err, sizeof(err)), 0);
 		a = c;
 		assert_memory_equal(&a, &b, sizeof(a));
 		free(p);
@@ -246,7 +244,7 @@ static void test_file_and_check(void **state)
 	assert_int_equal(write(fd, badtext, sizeof(badtext) - 1), (ssize_t)(sizeof(badtext) - 1));
 	close(fd);
 	ef = open_memstream(&errs, &errlen);
-	assert_int_equal(config_check(path, NULL, ef), -ENOENT);
+	assert_int_equal(conf_check(path, NULL, ef), -ENOENT);
 	fclose(ef);
 	assert_string_equal(errs, "cmlogd: socket_group 'no-such-group-cmlog': no such group\n");
 	free(errs);
@@ -257,16 +255,16 @@ static void test_shipped_example(void **state)
 {
 	const char *srcdir = getenv("top_srcdir");
 	char path[1024], err[512];
-	struct config c, d;
+	struct conf c, d;
 
 	snprintf(path, sizeof(path), "%s/conf/cmlogd.conf", srcdir ? srcdir : ".");
-	config_defaults(&c);
-	if (config_parse_file(&c, path, err, sizeof(err)) != 0)
+	conf_defaults(&c);
+	if (conf_parse_file(&c, path, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	/* The example documents exactly the defaults. */
-	config_defaults(&d);
+	conf_defaults(&d);
 	assert_memory_equal(&c, &d, sizeof(c));
-	assert_int_equal(config_check(path, NULL, stderr), 0);
+	assert_int_equal(conf_check(path, NULL, stderr), 0);
 }
 
 int main(void)

@@ -1,14 +1,14 @@
 /*
- * config.c: the strict parser for cmlogd.conf(5).
+ * conf.c: the strict parser for cmlogd.conf(5).
  *
  * Owns the key table (name, type, range, default) and nothing else: the daemon reads the
- * resulting struct config once at start. Invariants:
+ * resulting struct conf once at start. Invariants:
  * - a parse either applies every setting of the file or none (it works on a copy);
  * - every rejected line names file:line and the problem, and is never silently skipped:
  *   unknown key, bad value, out-of-range number, duplicate key, missing '=';
  * - the defaults here are the ones documented in man/cmlogd.conf.5 and conf/cmlogd.conf.
  */
-#include "daemon/config.h"
+#include "daemon/conf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 /* A config file is a handful of lines; anything bigger is a mistake (wrong file). */
-#define CONFIG_FILE_MAX (64 * 1024)
+#define CONF_FILE_MAX (64 * 1024)
 
-enum config_type {
+enum conf_type {
 	CT_LEVEL,
 	CT_TARGET,
 	CT_NAME,
@@ -32,39 +32,39 @@ enum config_type {
 	CT_PATH,
 };
 
-struct config_key {
+struct conf_key {
 	const char *name;
-	enum config_type type;
+	enum conf_type type;
 	size_t off;
 	uint32_t min, max;
 	bool zero_ok; /* CT_U32: 0 allowed below min (0 = disabled) */
 };
 
-#define U32KEY(n, lo, hi, z)                                      \
-	{                                                         \
-#n, CT_U32, offsetof(struct config, n), lo, hi, z \
+#define U32KEY(n, lo, hi, z)                                    \
+	{                                                       \
+#n, CT_U32, offsetof(struct conf, n), lo, hi, z \
 	}
-static const struct config_key keys[] = {
-	{"log_level", CT_LEVEL, offsetof(struct config, log_level), 0, 0, false},
-	{"log_target", CT_TARGET, offsetof(struct config, log_target), 0, 0, false},
-	{"ctl_service", CT_NAME, offsetof(struct config, ctl_service), 0, 0, false},
-	{"socket_group", CT_NAME, offsetof(struct config, socket_group), 0, 0, false},
-	{"userspace_peer", CT_BOOL, offsetof(struct config, userspace_peer), 0, 0, false},
+static const struct conf_key keys[] = {
+	{"log_level", CT_LEVEL, offsetof(struct conf, log_level), 0, 0, false},
+	{"log_target", CT_TARGET, offsetof(struct conf, log_target), 0, 0, false},
+	{"ctl_service", CT_NAME, offsetof(struct conf, ctl_service), 0, 0, false},
+	{"socket_group", CT_NAME, offsetof(struct conf, socket_group), 0, 0, false},
+	{"userspace_peer", CT_BOOL, offsetof(struct conf, userspace_peer), 0, 0, false},
 	U32KEY(rcvbuf_bytes, 65536, 67108864, false),
 	U32KEY(cpg_retry_ms, 1, 60000, false),
 	U32KEY(reconnect_ms, 100, 600000, false),
 	U32KEY(request_timeout_ms, 100, 600000, false),
-	{"pidfile", CT_PATH, offsetof(struct config, pidfile), 0, 0, false},
+	{"pidfile", CT_PATH, offsetof(struct conf, pidfile), 0, 0, false},
 	U32KEY(blackbox_size, 4096, 67108864, true),
 	U32KEY(flight_events, 16, 1048576, false),
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-void config_defaults(struct config *c)
+void conf_defaults(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->log_level = CONFIG_LOG_INFO;
-	c->log_target = CONFIG_LOG_SYSLOG;
+	c->log_level = CONF_LOG_INFO;
+	c->log_target = CONF_LOG_SYSLOG;
 	strcpy(c->ctl_service, "cmlogd");
 	c->socket_group[0] = '\0';
 	c->userspace_peer = false;
@@ -90,17 +90,17 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *level_names[] = {[CONFIG_LOG_ERR] = "err",
-				    [CONFIG_LOG_WARNING] = "warning",
-				    [CONFIG_LOG_INFO] = "info",
-				    [CONFIG_LOG_DEBUG] = "debug"};
+static const char *level_names[] = {[CONF_LOG_ERR] = "err",
+				    [CONF_LOG_WARNING] = "warning",
+				    [CONF_LOG_INFO] = "info",
+				    [CONF_LOG_DEBUG] = "debug"};
 
 /* Service and group names: what abstract socket names and getgrnam accept without quoting. */
 static bool name_ok(const char *v)
 {
 	size_t i, n = strlen(v);
 
-	if (n == 0 || n >= CONFIG_NAME_MAX || v[0] == '-')
+	if (n == 0 || n >= CONF_NAME_MAX || v[0] == '-')
 		return false;
 	for (i = 0; i < n; i++)
 		if (!isalnum((unsigned char)v[i]) && v[i] != '_' && v[i] != '-' && v[i] != '.')
@@ -112,7 +112,7 @@ static bool path_ok(const char *v)
 {
 	size_t i, n = strlen(v);
 
-	if (n < 2 || n >= CONFIG_PATH_MAX || v[0] != '/' || v[n - 1] == '/')
+	if (n < 2 || n >= CONF_PATH_MAX || v[0] != '/' || v[n - 1] == '/')
 		return false;
 	for (i = 0; i < n; i++)
 		if (!isgraph((unsigned char)v[i]))
@@ -139,7 +139,7 @@ static bool u32_parse(const char *v, uint32_t *out)
 }
 
 /* Apply one value; on error write the problem (without file:line) to @why. */
-static int set_value(struct config *c, const struct config_key *k, const char *v, char *why,
+static int set_value(struct conf *c, const struct conf_key *k, const char *v, char *why,
 		     size_t whylen)
 {
 	char *p = (char *)c + k->off;
@@ -150,7 +150,7 @@ static int set_value(struct config *c, const struct config_key *k, const char *v
 	case CT_LEVEL:
 		for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
 			if (level_names[i] && strcmp(v, level_names[i]) == 0) {
-				*(enum config_log_level *)(void *)p = (enum config_log_level)i;
+				*(enum conf_log_level *)(void *)p = (enum conf_log_level)i;
 				return 0;
 			}
 		}
@@ -159,8 +159,8 @@ static int set_value(struct config *c, const struct config_key *k, const char *v
 		return -EINVAL;
 	case CT_TARGET:
 		if (strcmp(v, "syslog") == 0 || strcmp(v, "stderr") == 0) {
-			*(enum config_log_target *)(void *)p =
-				v[0] == 's' && v[1] == 'y' ? CONFIG_LOG_SYSLOG : CONFIG_LOG_STDERR;
+			*(enum conf_log_target *)(void *)p =
+				v[0] == 's' && v[1] == 'y' ? CONF_LOG_SYSLOG : CONF_LOG_STDERR;
 			return 0;
 		}
 		seterr(why, whylen, "bad value '%s' for %s (expected syslog or stderr)", v,
@@ -172,7 +172,7 @@ static int set_value(struct config *c, const struct config_key *k, const char *v
 			       "bad value '%s' for %s (expected 1-%d characters of A-Z a-z 0-9 _ . "
 			       "-, "
 			       "not starting with -)",
-			       v, k->name, CONFIG_NAME_MAX - 1);
+			       v, k->name, CONF_NAME_MAX - 1);
 			return -EINVAL;
 		}
 		strcpy(p, v);
@@ -211,10 +211,10 @@ static bool is_blank(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\r';
 }
 
-int config_parse_buf(struct config *c, const char *name, const char *buf, size_t len, char *err,
-		     size_t errlen)
+int conf_parse_buf(struct conf *c, const char *name, const char *buf, size_t len, char *err,
+		   size_t errlen)
 {
-	struct config tmp = *c;
+	struct conf tmp = *c;
 	bool seen[N_KEYS] = {false};
 	unsigned lineno = 0;
 	size_t pos = 0;
@@ -222,7 +222,7 @@ int config_parse_buf(struct config *c, const char *name, const char *buf, size_t
 
 	while (pos < len) {
 		size_t end = pos, n, ks, ke, vs, ve, i;
-		const struct config_key *k = NULL;
+		const struct conf_key *k = NULL;
 		char *eq;
 
 		lineno++;
@@ -294,7 +294,7 @@ int config_parse_buf(struct config *c, const char *name, const char *buf, size_t
 	return 0;
 }
 
-int config_parse_file(struct config *c, const char *path, char *err, size_t errlen)
+int conf_parse_file(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	char *buf;
 	size_t len = 0;
@@ -307,14 +307,14 @@ int config_parse_file(struct config *c, const char *path, char *err, size_t errl
 		seterr(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
-	buf = malloc(CONFIG_FILE_MAX + 1);
+	buf = malloc(CONF_FILE_MAX + 1);
 	if (!buf) {
 		ret = -ENOMEM;
 		seterr(err, errlen, "%s: out of memory", path);
 		goto err_close;
 	}
 	for (;;) {
-		r = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
+		r = read(fd, buf + len, CONF_FILE_MAX + 1 - len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -325,14 +325,14 @@ int config_parse_file(struct config *c, const char *path, char *err, size_t errl
 		if (r == 0)
 			break;
 		len += (size_t)r;
-		if (len > CONFIG_FILE_MAX) {
+		if (len > CONF_FILE_MAX) {
 			ret = -EFBIG;
 			seterr(err, errlen, "%s: larger than %d bytes, not a cmlogd.conf", path,
-			       CONFIG_FILE_MAX);
+			       CONF_FILE_MAX);
 			goto err_free;
 		}
 	}
-	ret = config_parse_buf(c, path, buf, len, err, errlen);
+	ret = conf_parse_buf(c, path, buf, len, err, errlen);
 err_free:
 	free(buf);
 err_close:
@@ -340,8 +340,7 @@ err_close:
 	return ret;
 }
 
-int config_resolve_group(const struct config *c, bool *has_group, gid_t *gid, char *err,
-			 size_t errlen)
+int conf_resolve_group(const struct conf *c, bool *has_group, gid_t *gid, char *err, size_t errlen)
 {
 	struct group gr, *res = NULL;
 	char buf[4096];
@@ -360,10 +359,10 @@ int config_resolve_group(const struct config *c, bool *has_group, gid_t *gid, ch
 	return 0;
 }
 
-void config_print(const struct config *c, FILE *out)
+void conf_print(const struct conf *c, FILE *out)
 {
 	fprintf(out, "log_level = %s\n", level_names[c->log_level]);
-	fprintf(out, "log_target = %s\n", c->log_target == CONFIG_LOG_SYSLOG ? "syslog" : "stderr");
+	fprintf(out, "log_target = %s\n", c->log_target == CONF_LOG_SYSLOG ? "syslog" : "stderr");
 	fprintf(out, "ctl_service = %s\n", c->ctl_service);
 	if (c->socket_group[0])
 		fprintf(out, "socket_group = %s\n", c->socket_group);
@@ -379,24 +378,24 @@ void config_print(const struct config *c, FILE *out)
 	fprintf(out, "flight_events = %u\n", c->flight_events);
 }
 
-int config_check(const char *path, FILE *out, FILE *errout)
+int conf_check(const char *path, FILE *out, FILE *errout)
 {
-	struct config c;
+	struct conf c;
 	char err[512];
 	bool has_group;
 	gid_t gid;
 	int ret;
 
-	config_defaults(&c);
-	ret = config_parse_file(&c, path, err, sizeof(err));
+	conf_defaults(&c);
+	ret = conf_parse_file(&c, path, err, sizeof(err));
 	if (ret == 0)
-		ret = config_resolve_group(&c, &has_group, &gid, err, sizeof(err));
+		ret = conf_resolve_group(&c, &has_group, &gid, err, sizeof(err));
 	if (ret < 0) {
 		if (errout)
 			fprintf(errout, "cmlogd: %s\n", err);
 		return ret;
 	}
 	if (out)
-		config_print(&c, out);
+		conf_print(&c, out);
 	return 0;
 }
