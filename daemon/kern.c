@@ -340,10 +340,21 @@ int kern_reply_str(struct kern *k, const struct ulog_msg *req, const char *s)
 	return kern_reply(k, req, 0, s, strlen(s) + 1);
 }
 
+/* A printable copy of an untrusted uuid for log lines (no control bytes, at most 32). */
+static void printable_uuid(const char *uuid, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && uuid[i]; i++)
+		out[i] = (uuid[i] >= 0x20 && uuid[i] < 0x7f) ? uuid[i] : '?';
+	out[i] = '\0';
+}
+
 static void handle(struct kern *k, size_t len, uint32_t src)
 {
 	struct ulog_msg msg;
 	enum ulog_reason why;
+	char uuid[33];
 	int err;
 
 	switch (ulog_decode(k->rx.b, len, src, &msg, &err, &why)) {
@@ -353,10 +364,11 @@ static void handle(struct kern *k, size_t len, uint32_t src)
 		break;
 	case ULOG_REPLY_ERROR:
 		k->st.rejected++;
+		printable_uuid(msg.uuid, uuid, sizeof(uuid));
 		klog_rl(k, (int)why, LOG_WARNING,
-			"kernel link: bad %s request seq %u (type 0x%x, %u bytes, uuid '%.32s'): "
+			"kernel link: bad %s request seq %u (type 0x%x, %u bytes, uuid '%s'): "
 			"%s; answering %d",
-			ulog_type_str(msg.type), msg.seq, msg.type, msg.data_size, msg.uuid,
+			ulog_type_str(msg.type), msg.seq, msg.type, msg.data_size, uuid,
 			ulog_reason_str(why), err);
 		kern_reply(k, &msg, err, NULL, 0);
 		break;
