@@ -34,6 +34,8 @@
 #   cl_wait_inquorate i [t]       wait until node i is running but not quorate
 #   cl_member_count i             print the number of nodes node i sees (empty if unreachable)
 #   cl_is_quorate i               0 when quorate, 2 when inquorate, 1 when unreachable
+#   cl_cpg_count i group          print how many processes node i sees in CPG group (0 if none)
+#   cl_wait_cpg i group n [t]     wait until node i sees n processes in CPG group
 #   cl_exec i cmd...              run cmd in node i's network namespace (enough for any corosync
 #                                 client: libqb IPC uses abstract sockets, which are per netns)
 #   cl_exec_mnt i cmd...          run cmd in node i's netns AND corosync's mount namespace (sees
@@ -58,6 +60,10 @@
 #                                 temp dir; idempotent; runs from the trap on EXIT/INT/TERM/HUP
 #   cl_leftovers runid            print any netns/link/temp dir still carrying that run id;
 #                                 returns 0 when there is none
+#   cl_reap_stale [runid]         by hand only: remove runs (all, or just runid) whose owner
+#                                 shell is gone (after a SIGKILLed test); never called
+#                                 automatically: a run owned from another pid namespace would
+#                                 look dead
 #   cl_fail msg                   print "FAIL: msg" and exit 1 (the trap cleans up)
 #   cl_skip msg                   print "SKIP: msg" and exit 77
 # Variables after cl_init: CL_RUN_ID (e.g. "3fa9c"), CL_PREFIX ("cmh3fa9c"), CL_N, CL_TOKEN,
@@ -66,6 +72,9 @@
 # CL_KEEP_TMP=1 (keep the temp dir for inspection), CL_TOTEM_EXTRA / CL_QUORUM_EXTRA (extra
 # lines inside the totem / quorum sections, e.g. "wait_for_all: 0"), CL_QUIET=1 (no progress
 # lines).
+#
+# Note on signals: bash runs the INT/TERM trap only after the current foreground command ends;
+# wait for long-running things with `wait "$pid"` (interrupted by signals), not a long sleep.
 #
 # Note on two_node: for N=2 the config sets two_node: 1, which implies wait_for_all: a lone
 # first node is not quorate until it has seen the other once (man votequorum).
@@ -577,11 +586,11 @@ _cl_wait_for()
 {
 	local i=$1 t=$2 what=$3 end start
 	shift 3
-	start=$SECONDS
+	start=${EPOCHREALTIME/[.,]/}
 	end=$((SECONDS + t))
 	while :; do
 		if "$@"; then
-			_cl_msg "node $i: $what (after $((SECONDS - start)) s)"
+			_cl_msg "node $i: $what (after $(((${EPOCHREALTIME/[.,]/} - start) / 1000)) ms)"
 			return 0
 		fi
 		if ! cl_corosync_running "$i"; then
@@ -597,6 +606,26 @@ _cl_wait_for()
 		fi
 		sleep 0.2
 	done
+}
+
+cl_cpg_count()
+{
+	_cl_check_node "$1" || return 1
+	# CSV rows are GROUP,PID,NODEID; a group name may itself hold commas, so count from the end.
+	cl_exec "$1" timeout 5 corosync-cpgtool -e -d , 2>/dev/null |
+		awk -F, -v g="$2" 'NR > 1 && NF >= 3 {
+			name = $1; for (k = 2; k <= NF - 2; k++) name = name "," $k
+			if (name == g) n++
+		} END { print n + 0 }'
+}
+
+_cl_has_cpg() { [ "$(cl_cpg_count "$1" "$2")" = "$3" ]; }
+
+cl_wait_cpg()
+{
+	_cl_check_node "$1" || return 1
+	_cl_wait_for "$1" "${4:-$CL_TIMEOUT}" "$3 process(es) in CPG group '$2'" \
+		_cl_has_cpg "$1" "$2" "$3"
 }
 
 _cl_has_members() { [ "$(cl_member_count "$1")" = "$2" ]; }
@@ -724,4 +753,28 @@ cl_leftovers()
 		done
 	fi
 	[ "$found" = 0 ]
+}
+
+cl_reap_stale()
+{
+	local only=${1:-} d owner id i
+	for d in "${TMPDIR:-/tmp}"/cmh?????.*; do
+		[ -f "$d/owner" ] || continue
+		id=$(basename "$d" | cut -c4-8)
+		[ -z "$only" ] || [ "$id" = "$only" ] || continue
+		[ "$id" = "$CL_RUN_ID" ] && continue
+		owner=$(cat "$d/owner")
+		[ -n "$owner" ] && kill -0 "$owner" 2>/dev/null && continue
+		echo "cluster.sh: reaping stale run $id (owner $owner gone)" >&2
+		for i in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^cmh${id}n"); do
+			for owner in $(ip netns pids "$i" 2>/dev/null); do kill -KILL "$owner" 2>/dev/null; done
+			ip netns del "$i"
+		done
+		for i in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' |
+			grep "^cmh${id}"); do
+			ip link del "$i" 2>/dev/null
+		done
+		rm -rf "$d"
+	done
+	return 0
 }
