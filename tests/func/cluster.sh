@@ -211,8 +211,8 @@ _cl_on_signal()
 # _cl_new_run_id: 5 random hex digits not used by any netns, link or temp dir on the machine.
 _cl_new_run_id()
 {
-	local id try
-	for try in 1 2 3 4 5 6 7 8 9 10; do
+	local id
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		id=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-5)
 		[ ${#id} = 5 ] || continue
 		if ip netns list 2>/dev/null | grep -q "cmh$id" ||
