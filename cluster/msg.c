@@ -84,7 +84,8 @@ static int decode_state(struct wire_rd *r, struct cmsg_state *s)
 
 	wire_get_le32(r, &s->max_version);
 	get_bool(r, &s->synced, &err);
-	get_pad(r, 3, &err);
+	get_bool(r, &s->quorate, &err);
+	get_pad(r, 2, &err);
 	wire_get_le32(r, &s->n_members);
 	wire_get_le64(r, &s->gen);
 	wire_get_le64(r, &s->digest);
@@ -276,7 +277,8 @@ int cmsg_encode(const struct cmsg *m, const uint64_t *regions, uint8_t *buf, siz
 	case CMSG_STATE:
 		wire_put_le32(&w, m->u.state.max_version);
 		wire_put_u8(&w, m->u.state.synced ? 1 : 0);
-		wire_put_zero(&w, 3);
+		wire_put_u8(&w, m->u.state.quorate ? 1 : 0);
+		wire_put_zero(&w, 2);
 		wire_put_le32(&w, m->u.state.n_members);
 		wire_put_le64(&w, m->u.state.gen);
 		wire_put_le64(&w, m->u.state.digest);

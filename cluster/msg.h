@@ -40,6 +40,7 @@ struct cmsg_commit {
 struct cmsg_state {
 	uint32_t max_version;
 	bool synced;
+	bool quorate;
 	uint32_t n_members;
 	uint64_t gen, digest, epoch;
 	uint32_t members[CMSG_STATE_MAX_MEMBERS];

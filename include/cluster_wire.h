@@ -81,13 +81,15 @@ struct cmsg_wire_gen {
 _Static_assert(sizeof(struct cmsg_wire_gen) == CMSG_GEN_SIZE, "gen");
 
 /*
- * STATE: max_version, synced (0|1), 3 zero bytes, n_members, gen, digest, epoch, then
+ * STATE: max_version, synced (0|1), quorate (0|1), 2 zero bytes, n_members, gen, digest,
+ * epoch, then
  * n_members le32 node ids (sorted ascending, no duplicates).
  */
 struct cmsg_wire_state {
 	uint32_t max_version;
 	uint8_t synced;
-	uint8_t pad[3];
+	uint8_t quorate;
+	uint8_t pad[2];
 	uint32_t n_members;
 	uint64_t gen;
 	uint64_t digest;

@@ -113,6 +113,7 @@ static void test_state_snap(void **state)
 	hdr(&in, CMSG_STATE);
 	in.u.state.max_version = 2;
 	in.u.state.synced = true;
+	in.u.state.quorate = true;
 	in.u.state.n_members = 3;
 	in.u.state.members[0] = 1;
 	in.u.state.members[1] = 7;
@@ -123,6 +124,7 @@ static void test_state_snap(void **state)
 	roundtrip(&in);
 	assert_int_equal(out.u.state.max_version, 2);
 	assert_true(out.u.state.synced);
+	assert_true(out.u.state.quorate);
 	assert_int_equal(out.u.state.n_members, 3);
 	assert_memory_equal(out.u.state.members, in.u.state.members, 12);
 	assert_int_equal(out.u.state.gen, 10);
@@ -231,6 +233,16 @@ static void m_pad(size_t *len)
 	(void)len;
 	buf[CMSG_HDR_SIZE + 17] = 1;
 }
+static void m_state_quorate(size_t *len)
+{
+	(void)len;
+	buf[CMSG_HDR_SIZE + 5] = 3;
+}
+static void m_state_pad(size_t *len)
+{
+	(void)len;
+	buf[CMSG_HDR_SIZE + 7] = 1;
+}
 static void m_state_members0(size_t *len)
 {
 	(void)len;
@@ -271,6 +283,8 @@ static const struct bad_case bad[] = {
 	{"commit count mismatch", CMSG_COMMIT, CMSG_E_PAYLOAD, m_commit_count_mismatch},
 	{"set_sync bool", CMSG_SET_SYNC, CMSG_E_VALUE, m_bool},
 	{"set_sync pad", CMSG_SET_SYNC, CMSG_E_VALUE, m_pad},
+	{"state quorate bool", CMSG_STATE, CMSG_E_VALUE, m_state_quorate},
+	{"state pad", CMSG_STATE, CMSG_E_VALUE, m_state_pad},
 	{"state no members", CMSG_STATE, CMSG_E_COUNT, m_state_members0},
 	{"state too many", CMSG_STATE, CMSG_E_COUNT, m_state_members_big},
 	{"state unsorted", CMSG_STATE, CMSG_E_VALUE, m_state_unsorted},
