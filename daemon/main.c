@@ -39,10 +39,10 @@
 #include "daemon/mlog.h"
 #include "daemon/ulog_codec.h"
 
-#define CMLOGD_DEFAULT_PIDFILE "/run/cmlogd.pid"
+#define CMLOGD_DEFAULT_PIDFILE	"/run/cmlogd.pid"
 #define CMLOGD_DEFAULT_STATEDIR "/var/lib/cmlog"
-#define CMLOGD_TERM_WINDOW_S 5
-#define CMLOGD_TICK_MS 100u
+#define CMLOGD_TERM_WINDOW_S	5
+#define CMLOGD_TICK_MS		100u
 
 struct daemon_opts {
 	bool foreground;
@@ -302,7 +302,7 @@ static void before_sleep(void *data)
 	struct daemon *d = data;
 
 	d->job_pending = false;
-	mlog_table_pump(d->table);	   /* (a), (b) */
+	mlog_table_pump(d->table);	    /* (a), (b) */
 	mlog_table_flush_replies(d->table); /* (c) */
 }
 
@@ -349,7 +349,8 @@ static void send_reply(void *ctx, const struct ulog_msg *req, int error, const v
 		if (r == -EINVAL) {
 			/* The codec refused a reply the kernel would misread: a daemon bug. Answer
 			 * with a plain error rather than leave the kernel waiting. */
-			qb_log(LOG_ERR, "refused reply to %s seq %u (error %d, %zu bytes): sending -EIO",
+			qb_log(LOG_ERR,
+			       "refused reply to %s seq %u (error %d, %zu bytes): sending -EIO",
 			       ulog_type_str(req->type), req->seq, error, len);
 			r = kern_reply(d->kern, req, -EIO, NULL, 0);
 		}
@@ -483,9 +484,8 @@ static void tick_cb(void *data)
 
 static void log_instance(void *ctx, const struct mlog_info *i)
 {
-	qb_log(LOG_NOTICE,
-	       "log %s/%llx: %s, %s, %llu regions, %llu in sync, %llu waiting%s%s", i->uuid,
-	       (unsigned long long)i->luid, mlog_state_str(i->state),
+	qb_log(LOG_NOTICE, "log %s/%llx: %s, %s, %llu regions, %llu in sync, %llu waiting%s%s",
+	       i->uuid, (unsigned long long)i->luid, mlog_state_str(i->state),
 	       i->disk ? "clustered-disk" : "clustered-core", (unsigned long long)i->region_count,
 	       (unsigned long long)i->sync_count, (unsigned long long)i->outstanding,
 	       i->has_group ? (i->group.synced ? ", synced" : ", not synced") : "",
@@ -534,7 +534,8 @@ static void check_config(const char *path)
 	if (stat(path, &st) != 0)
 		qb_log(LOG_NOTICE, "configuration %s not found: using defaults", path);
 	else
-		qb_log(LOG_INFO, "configuration %s present; this build uses built-in defaults", path);
+		qb_log(LOG_INFO, "configuration %s present; this build uses built-in defaults",
+		       path);
 }
 
 int main(int argc, char **argv)

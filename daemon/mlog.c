@@ -65,10 +65,10 @@ struct mlog {
 	bool disk_in_loop;
 	struct group *group;
 	void *transport;
-	bool transport_down;   /* lost and not yet restored */
-	bool transport_left;   /* leave finished: destroy the handle at reap */
-	bool want_leave;       /* POSTSUSPEND answered: leave at reap */
-	bool need_group;       /* resume waiting for a node id or the disk read */
+	bool transport_down;	      /* lost and not yet restored */
+	bool transport_left;	      /* leave finished: destroy the handle at reap */
+	bool want_leave;	      /* POSTSUSPEND answered: leave at reap */
+	bool need_group;	      /* resume waiting for a node id or the disk read */
 	struct mlog_pending *waiting; /* handed to the group */
 	struct mlog_pending *held;    /* arrived before the group existed */
 	struct mlog_pending *resumes; /* RESUME requests answered together */
@@ -914,12 +914,13 @@ static void do_ctr(struct mlog_table *t, struct mlog *m, const struct ulog_msg *
 		       m->uuid, (unsigned long long)m->luid,
 		       args.disk ? "clustered-disk" : "clustered-core",
 		       (unsigned long long)args.region_count, (unsigned long long)args.region_size,
-		       args.sync == RLOG_SYNC_NONE	? ", nosync"
+		       args.sync == RLOG_SYNC_NONE    ? ", nosync"
 		       : args.sync == RLOG_SYNC_FORCE ? ", sync"
-						       : "");
+						      : "");
 	} else {
 		qb_log(LOG_INFO, "log %s/%llx: %s constructor for a known instance: accepted",
-		       m->uuid, (unsigned long long)m->luid, args.reconnect ? "reconnect" : "repeated");
+		       m->uuid, (unsigned long long)m->luid,
+		       args.reconnect ? "reconnect" : "repeated");
 	}
 	m->requests++;
 	/*
@@ -1213,9 +1214,8 @@ void mlog_table_status_fill(const struct mlog_table *t,
 		if (m->group) {
 			info->has_group = true;
 			group_get_status(m->group, &info->group);
-			info->sync_count = group_rlog(m->group)
-						   ? rlog_sync_count(group_rlog(m->group))
-						   : 0;
+			info->sync_count =
+				group_rlog(m->group) ? rlog_sync_count(group_rlog(m->group)) : 0;
 			info->disk_failed = info->disk_failed || info->group.disk_failed;
 		} else {
 			info->sync_count = conservative_sync_count(m);

@@ -123,8 +123,8 @@ struct mlog_info {
 	uint64_t sync_count;
 	bool presuspended;
 	bool disk_failed;
-	uint64_t requests;	   /**< kernel requests handled */
-	uint64_t outstanding;	   /**< requests waiting for the group */
+	uint64_t requests;    /**< kernel requests handled */
+	uint64_t outstanding; /**< requests waiting for the group */
 	bool has_group;
 	struct group_status group; /**< valid when has_group */
 };

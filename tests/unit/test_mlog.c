@@ -79,7 +79,8 @@ int group_start(struct group *g, const uint8_t *clean, uint64_t clean_regions)
 	g->image_given = clean != NULL;
 	g->image_regions = clean_regions;
 	if (clean)
-		memcpy(g->image, clean, (clean_regions + 7) / 8 < 64 ? (clean_regions + 7) / 8 : 64);
+		memcpy(g->image, clean,
+		       (clean_regions + 7) / 8 < 64 ? (clean_regions + 7) / 8 : 64);
 	/* what a master resume would do, so the saved bits at suspend are meaningful */
 	return rlog_resume_master(g->rl, clean, clean_regions);
 }
@@ -289,12 +290,26 @@ static struct reply *req(struct mlog_table *t, const struct ulog_msg *m)
 	return &replies[before];
 }
 
+/* The reply to @seq; the test fails (and stops) when there is none. */
 static struct reply *find_reply(uint32_t seq)
 {
 	for (size_t i = 0; i < n_replies; i++)
 		if (replies[i].seq == seq)
 			return &replies[i];
-	return NULL;
+	fail_msg("no reply to seq %u", seq);
+	abort();
+}
+
+/* Send @m and return its reply, which must have been sent at once. */
+static struct reply *now(struct mlog_table *t, const struct ulog_msg *m)
+{
+	struct reply *r = req(t, m);
+
+	if (!r) {
+		fail_msg("request seq %u was not answered at once", m->seq);
+		abort();
+	}
+	return r;
 }
 
 static uint64_t u64_of(const struct reply *r, size_t i)
@@ -326,7 +341,7 @@ static struct mlog_table *new_table(void)
 static void ctr_core(struct mlog_table *t, uint64_t luid, const char *args)
 {
 	struct ulog_msg m = mk_str(ULOG_CTR, U, luid, args, false);
-	struct reply *r = req(t, &m);
+	struct reply *r = now(t, &m);
 
 	assert_non_null(r);
 	assert_int_equal(r->error, 0);
@@ -352,10 +367,11 @@ static void resume(struct mlog_table *t, uint64_t luid)
 static void test_unknown_log(void **state)
 {
 	static const uint32_t r_types[] = {
-		ULOG_IS_CLEAN,	      ULOG_IN_SYNC,	    ULOG_FLUSH,
-		ULOG_MARK_REGION,     ULOG_CLEAR_REGION,    ULOG_GET_RESYNC_WORK,
-		ULOG_SET_REGION_SYNC, ULOG_GET_SYNC_COUNT,  ULOG_STATUS_INFO,
-		ULOG_IS_REMOTE_RECOVERING,
+		ULOG_IS_CLEAN,	      ULOG_IN_SYNC,
+		ULOG_FLUSH,	      ULOG_MARK_REGION,
+		ULOG_CLEAR_REGION,    ULOG_GET_RESYNC_WORK,
+		ULOG_SET_REGION_SYNC, ULOG_GET_SYNC_COUNT,
+		ULOG_STATUS_INFO,     ULOG_IS_REMOTE_RECOVERING,
 	};
 	struct mlog_table *t = new_table();
 	struct ulog_msg m;
@@ -364,16 +380,16 @@ static void test_unknown_log(void **state)
 
 	for (i = 0; i < sizeof(r_types) / sizeof(r_types[0]); i++) {
 		m = mk(r_types[i], U, 1);
-		r = req(t, &m);
+		r = now(t, &m);
 		assert_non_null(r);
 		assert_int_equal(r->error, -ESRCH);
 		assert_int_equal(r->len, 0);
 	}
 	m = mk(ULOG_DTR, U, 1);
-	r = req(t, &m);
+	r = now(t, &m);
 	assert_int_equal(r->error, 0);
 	m = mk(ULOG_RESUME, U, 1);
-	assert_int_equal(req(t, &m)->error, -ESRCH);
+	assert_int_equal(now(t, &m)->error, -ESRCH);
 	assert_int_equal(mlog_table_count(t), 0);
 	mlog_table_destroy(t);
 }
@@ -386,7 +402,7 @@ static void test_ctr_and_local_answers(void **state)
 
 	/* bad constructor: negative error, no instance */
 	m = mk_str(ULOG_CTR, U, 1, "1000 clustered-core 3", false);
-	r = req(t, &m);
+	r = now(t, &m);
 	assert_int_equal(r->error, -EINVAL);
 	assert_int_equal(mlog_table_count(t), 0);
 
@@ -395,39 +411,39 @@ static void test_ctr_and_local_answers(void **state)
 	assert_int_equal(mlog_table_active(t), 0);
 
 	m = mk(ULOG_GET_REGION_SIZE, U, 1);
-	r = req(t, &m);
+	r = now(t, &m);
 	assert_int_equal(r->error, 0);
 	assert_int_equal(r->len, 8);
 	assert_int_equal(u64_of(r, 0), 8);
 
 	/* before RESUME: conservative sync count, status answered */
 	m = mk(ULOG_GET_SYNC_COUNT, U, 1);
-	r = req(t, &m);
+	r = now(t, &m);
 	assert_int_equal(r->len, 8);
 	assert_int_equal(u64_of(r, 0), 0);
 	m = mk(ULOG_STATUS_INFO, U, 1);
-	r = req(t, &m);
+	r = now(t, &m);
 	assert_int_equal(r->error, 0);
 	assert_string_equal((const char *)r->data, "1 clustered-core");
 	assert_int_equal(r->len, strlen("1 clustered-core") + 1);
 	m = mk(ULOG_STATUS_TABLE, U, 1);
-	r = req(t, &m);
+	r = now(t, &m);
 	assert_int_equal(r->error, 0);
 	assert_true(strncmp((const char *)r->data, "clustered-core 8", 16) == 0);
 
 	/* IN_SYNC never fails for a known log; MARK on a never-resumed log -> -ESRCH */
 	uint64_t reg = 3;
 	m = mk_u64s(ULOG_IN_SYNC, U, 1, &reg, 1);
-	r = req(t, &m);
+	r = now(t, &m);
 	assert_int_equal(r->error, 0);
 	assert_int_equal(u64_of(r, 0), 0);
 	m = mk_u64s(ULOG_MARK_REGION, U, 1, &reg, 1);
-	assert_int_equal(req(t, &m)->error, -ESRCH);
+	assert_int_equal(now(t, &m)->error, -ESRCH);
 
 	/* duplicate and reconnect CTRs succeed without data */
 	ctr_core(t, 1, "1000 clustered-core 8");
 	m = mk_str(ULOG_CTR, U, 1, "1000 clustered-core 8", true);
-	r = req(t, &m);
+	r = now(t, &m);
 	assert_int_equal(r->error, 0);
 	assert_int_equal(r->len, 0);
 	assert_int_equal(mlog_table_count(t), 1);
@@ -435,11 +451,11 @@ static void test_ctr_and_local_answers(void **state)
 	/* nosync: the count is region_count before resume (125 regions) */
 	ctr_core(t, 2, "1000 clustered-core 8 nosync");
 	m = mk(ULOG_GET_SYNC_COUNT, U, 2);
-	assert_int_equal(u64_of(req(t, &m), 0), 125);
+	assert_int_equal(u64_of(now(t, &m), 0), 125);
 
 	/* DTR of a never-resumed log */
 	m = mk(ULOG_DTR, U, 1);
-	assert_int_equal(req(t, &m)->error, 0);
+	assert_int_equal(now(t, &m)->error, 0);
 	assert_int_equal(mlog_table_count(t), 1);
 	assert_int_equal(groups_created, 0);
 	mlog_table_destroy(t);
@@ -465,14 +481,14 @@ static void test_resume_and_routing(void **state)
 
 	/* duplicate RESUME: immediate success, no new group */
 	m = mk(ULOG_RESUME, U, 1);
-	assert_int_equal(req(t, &m)->error, 0);
+	assert_int_equal(now(t, &m)->error, 0);
 	assert_int_equal(groups_created, 1);
 
 	/* out of range -> -EINVAL, never routed */
 	m = mk_u64s(ULOG_MARK_REGION, U, 1, &bad, 1);
-	assert_int_equal(req(t, &m)->error, -EINVAL);
+	assert_int_equal(now(t, &m)->error, -EINVAL);
 	m = mk_u64s(ULOG_IN_SYNC, U, 1, &bad, 1);
-	assert_int_equal(req(t, &m)->error, -EINVAL);
+	assert_int_equal(now(t, &m)->error, -EINVAL);
 	assert_int_equal(g->n_reqs, 1);
 
 	/* integrated FLUSH: routed with its regions, answered when the group says */
@@ -506,11 +522,15 @@ static void test_resume_and_routing(void **state)
 	assert_int_equal(g->reqs[3].region, 9);
 	assert_true(g->reqs[3].in_sync);
 	group_answer(g, 3, 0, 0, 0);
+	mlog_table_flush_replies(t);
+	assert_int_equal(find_reply(m.seq)->error, 0);
+	assert_int_equal(find_reply(m.seq)->len, 0);
 
 	/* GET_RESYNC_WORK / IS_REMOTE_RECOVERING / GET_SYNC_COUNT payload shapes */
 	m = mk(ULOG_GET_RESYNC_WORK, U, 1);
 	req(t, &m);
 	group_answer(g, 4, 0, 1, 42);
+	mlog_table_flush_replies(t);
 	m2 = mk_u64s(ULOG_IS_REMOTE_RECOVERING, U, 1, &regs[0], 1);
 	req(t, &m2);
 	group_answer(g, 5, 0, 0, 17);
@@ -539,7 +559,7 @@ static void test_resume_and_routing(void **state)
 
 	/* PRESUSPEND is local; traffic continues */
 	m = mk(ULOG_PRESUSPEND, U, 1);
-	assert_int_equal(req(t, &m)->error, 0);
+	assert_int_equal(now(t, &m)->error, 0);
 	assert_true(g->presuspended);
 
 	/* DTR of a resumed log: outstanding requests are answered, group and transport gone */
@@ -548,8 +568,11 @@ static void test_resume_and_routing(void **state)
 	memcpy(m.data, &regs[0], 8);
 	assert_null(req(t, &m));
 	m2 = mk(ULOG_DTR, U, 1);
-	assert_int_equal(req(t, &m2)->error, 0);
-	assert_non_null(find_reply(m.seq));
+	mlog_table_request(t, &m2);
+	mlog_table_pump(t);
+	mlog_table_flush_replies(t);
+	assert_int_equal(find_reply(m2.seq)->error, 0);
+	assert_int_equal(find_reply(m.seq)->error, -ESRCH);
 	assert_int_equal(groups_destroyed, 1);
 	assert_int_equal(tr_destroyed, 1);
 	mlog_table_destroy(t);
@@ -571,7 +594,7 @@ static void test_suspend_reload(void **state)
 	/* reload: CTR of the new table (same uuid, new luid) while the old one is live */
 	ctr_core(t, 2, "1024 clustered-core 8 nosync");
 	m = mk(ULOG_PRESUSPEND, U, 1);
-	assert_int_equal(req(t, &m)->error, 0);
+	assert_int_equal(now(t, &m)->error, 0);
 	m = mk(ULOG_POSTSUSPEND, U, 1);
 	assert_null(req(t, &m));
 	assert_int_equal(g->reqs[1].type, GROUP_REQ_POSTSUSPEND);
@@ -588,9 +611,9 @@ static void test_suspend_reload(void **state)
 
 	/* suspended log: sync count from the saved state, status still answered */
 	m = mk(ULOG_GET_SYNC_COUNT, U, 1);
-	assert_int_equal(u64_of(req(t, &m), 0), 128);
+	assert_int_equal(u64_of(now(t, &m), 0), 128);
 	m = mk(ULOG_STATUS_INFO, U, 1);
-	assert_int_equal(req(t, &m)->error, 0);
+	assert_int_equal(now(t, &m)->error, 0);
 
 	/* RESUME(new) starts from the old instance's clean bits */
 	resume(t, 2);
@@ -601,7 +624,7 @@ static void test_suspend_reload(void **state)
 	assert_int_equal(g->image[0], 0xFF);
 
 	m = mk(ULOG_DTR, U, 1);
-	assert_int_equal(req(t, &m)->error, 0);
+	assert_int_equal(now(t, &m)->error, 0);
 	assert_int_equal(mlog_table_count(t), 1);
 	mlog_table_destroy(t);
 }
@@ -632,24 +655,24 @@ static void test_disk_log(void **state)
 
 	/* initial CTR of version 3: the device name comes back with its NUL */
 	m = mk_str(ULOG_CTR, U, 1, args, false);
-	r = req(t, &m);
+	r = now(t, &m);
 	assert_int_equal(r->error, 0);
 	assert_int_equal(r->len, strlen(path) + 1);
 	assert_string_equal((const char *)r->data, path);
 	/* reconnect CTR: never data */
 	m = mk_str(ULOG_CTR, U, 1, args, true);
-	r = req(t, &m);
+	r = now(t, &m);
 	assert_int_equal(r->error, 0);
 	assert_int_equal(r->len, 0);
 	/* version 1: no data either */
 	m = mk_str(ULOG_CTR, U, 3, args, false);
 	m.version = 1;
-	r = req(t, &m);
+	r = now(t, &m);
 	assert_int_equal(r->error, 0);
 	assert_int_equal(r->len, 0);
 	/* a missing device fails the CTR with a negative error */
 	m = mk_str(ULOG_CTR, U, 4, "2048 clustered-disk /nonexistent/dev 16", false);
-	assert_true(req(t, &m)->error < 0);
+	assert_true(now(t, &m)->error < 0);
 
 	/* RESUME with a zeroed device: bad header -> fresh log (no image) */
 	m = mk(ULOG_RESUME, U, 1);
@@ -681,12 +704,15 @@ static void test_disk_log(void **state)
 	assert_true(last_group->image_given);
 	assert_int_equal(last_group->image_regions, 128);
 	assert_int_equal(last_group->image[0], 0x5A);
+	group_answer(last_group, 0, 0, 0, 0);
+	mlog_table_flush_replies(t);
+	assert_int_equal(find_reply(m.seq)->error, 0);
 
 	/* DTR never writes the device */
 	m = mk(ULOG_DTR, U, 3);
-	assert_int_equal(req(t, &m)->error, 0);
+	assert_int_equal(now(t, &m)->error, 0);
 	m = mk(ULOG_DTR, U, 1);
-	assert_int_equal(req(t, &m)->error, 0);
+	assert_int_equal(now(t, &m)->error, 0);
 	assert_int_equal(pread(fd, back, sizeof(back), 0), (ssize_t)sizeof(back));
 	assert_memory_equal(back, img, sizeof(img));
 	close(fd);
