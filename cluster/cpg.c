@@ -393,7 +393,8 @@ static void join_cb(void *data)
 	c->send_backoff_ms = 0;
 	qb_log(LOG_INFO, "cpg %s: joined %s as node %u", c->uuid, c->name.value, c->nodeid);
 	if (c->reported_lost || c->lost_pending) {
-		bool owed = c->reported_lost;
+		/* Also when lost was still pending: the owner may be waiting for a join. */
+		bool owed = c->reported_lost || c->lost_pending;
 
 		c->reported_lost = false;
 		c->lost_pending = false;

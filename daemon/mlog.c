@@ -35,6 +35,7 @@
 #include "daemon/disk.h"
 #include "daemon/mlog.h"
 #include "daemon/ulog_codec.h"
+#include "wire.h"
 
 /* A kernel request parked until the group (or the resume) answers it. */
 struct mlog_pending {
@@ -69,6 +70,8 @@ struct mlog {
 	bool transport_left;	      /* leave finished: destroy the handle at reap */
 	bool want_leave;	      /* POSTSUSPEND answered: leave at reap */
 	bool need_group;	      /* resume waiting for a node id or the disk read */
+	bool header_queued;	      /* block 0 written for this group (queue_header) */
+	int header_error;	      /* its write failed: fail the next bitmap write too */
 	struct mlog_pending *waiting; /* handed to the group */
 	struct mlog_pending *held;    /* arrived before the group existed */
 	struct mlog_pending *resumes; /* RESUME requests answered together */
@@ -382,6 +385,25 @@ static void start_group(struct mlog *m)
 	struct group_req req;
 	int r;
 
+	/*
+	 * The transport is created here, right before the group, and never earlier: its first
+	 * confchg is dispatched from the loop, so the group must exist before we return to it
+	 * (a disk read in between would lose the confchg).
+	 */
+	if (!m->transport) {
+		r = m->t->env.transport->create(m->t->env.transport_ctx, m->uuid, m, &m->transport);
+		if (r) {
+			qb_log(LOG_ERR, "log %s: cannot create its cluster transport: %s", m->uuid,
+			       strerror(-r));
+			m->transport = NULL;
+			free(m->image);
+			m->image = NULL;
+			fail_list(m->t, &m->resumes, r);
+			fail_list(m->t, &m->held, -ESRCH);
+			set_state(m, MLOG_SUSPENDED, "no transport");
+			return;
+		}
+	}
 	memset(&p, 0, sizeof(p));
 	snprintf(p.uuid, sizeof(p.uuid), "%s", m->uuid);
 	p.type = m->args.disk ? GROUP_LOG_DISK : GROUP_LOG_CORE;
@@ -395,6 +417,8 @@ static void start_group(struct mlog *m)
 		return;
 	}
 	m->need_group = false;
+	m->header_queued = false;
+	m->header_error = 0;
 	r = group_create(&m->group, &p, &mlog_group_ops, m);
 	if (r == 0)
 		r = group_start(m->group, m->image, m->image_regions);
@@ -522,18 +546,9 @@ static void do_resume(struct mlog *m, const struct ulog_msg *msg)
 	m->presuspended = false;
 	m->disk_failed = false;
 	m->resume_token = ++t->next_token;
-	r = t->env.transport->create(t->env.transport_ctx, m->uuid, m, &m->transport);
-	if (r) {
-		qb_log(LOG_ERR, "log %s: cannot create its cluster transport: %s", m->uuid,
-		       strerror(-r));
-		m->transport = NULL;
-		fail_list(t, &m->resumes, r);
-		return;
-	}
 	if (m->args.disk) {
 		if (!m->disk && open_disk(m) != 0) {
 			fail_list(t, &m->resumes, -EIO);
-			drop_transport(m);
 			return;
 		}
 		set_state(m, MLOG_READING, "RESUME");
@@ -617,21 +632,75 @@ static void on_disk_written(void *ctx, uint64_t cookie, int error)
 {
 	struct mlog *m = ctx;
 
+	if (!error && m->header_error)
+		error = m->header_error;
+
 	if (error)
 		qb_log(LOG_ERR, "log %s: write to log device %s failed: %s", m->uuid, m->args.dev,
 		       strerror(-error));
+	else
+		qb_log(LOG_DEBUG, "log %s: disk write %llu durable", m->uuid,
+		       (unsigned long long)cookie);
 	if (m->group)
 		group_disk_done(m->group, cookie, error);
 	kick(m->t);
 }
 
-static int g_disk_write(void *ctx, uint64_t cookie, const uint8_t *buf, uint64_t off, size_t len)
+static void on_header_written(void *ctx, uint64_t cookie, int error)
 {
 	struct mlog *m = ctx;
 
+	if (error) {
+		qb_log(LOG_ERR, "log %s: header write to %s failed: %s", m->uuid, m->args.dev,
+		       strerror(-error));
+		m->header_error = error;
+	}
+}
+
+/*
+ * Work-around for cluster/group.c (reported to its owner): with a logical block size of 512
+ * or 1024 the group's writes start at the bitmap block (byte 1024) and never cover the
+ * header, so the device would never carry the magic. Before the first bitmap write of a
+ * group we queue block 0 ourselves: header (magic, version 2, nr_regions = region_count) and
+ * zeros, exactly the kernel's layout (nothing else lives below byte 1024). The disk queue is
+ * ordered and the bitmap write's fdatasync covers it; a failed header write fails the
+ * bitmap write that follows (on_disk_written).
+ */
+static int queue_header(struct mlog *m, uint64_t off)
+{
+	uint32_t bs = disk_block_size(m->disk);
+	uint8_t blk[RLOG_DISK_BITMAP_OFFSET];
+	struct wire_wr w;
+	int r;
+
+	if (m->header_queued || off == 0 || bs > RLOG_DISK_BITMAP_OFFSET)
+		return 0;
+	memset(blk, 0, sizeof(blk));
+	wire_wr_init(&w, blk, RLOG_DISK_HEADER_SIZE);
+	wire_put_le32(&w, RLOG_DISK_MAGIC);
+	wire_put_le32(&w, RLOG_DISK_VERSION);
+	wire_put_le64(&w, m->args.region_count);
+	r = disk_write(m->disk, 0, blk, 0, bs, on_header_written, m);
+	if (r == 0)
+		m->header_queued = true;
+	return r;
+}
+
+static int g_disk_write(void *ctx, uint64_t cookie, const uint8_t *buf, uint64_t off, size_t len)
+{
+	struct mlog *m = ctx;
+	int r;
+
 	if (!m->disk)
 		return -ENODEV;
-	return disk_write(m->disk, cookie, buf, off, len, on_disk_written, m);
+	r = queue_header(m, off);
+	if (r)
+		return r;
+	r = disk_write(m->disk, cookie, buf, off, len, on_disk_written, m);
+	qb_log(r ? LOG_ERR : LOG_DEBUG, "log %s: disk write %llu: %zu bytes at %llu: %s", m->uuid,
+	       (unsigned long long)cookie, len, (unsigned long long)off,
+	       r ? strerror(-r) : "queued");
+	return r;
 }
 
 static void g_event(void *ctx, enum group_event ev, uint64_t arg)
@@ -702,8 +771,10 @@ void mlog_transport_lost(struct mlog *m)
 
 void mlog_transport_restored(struct mlog *m)
 {
+	bool was_down = m->transport_down;
+
 	m->transport_down = false;
-	if (m->group)
+	if (m->group && was_down)
 		group_transport_restored(m->group);
 	else if (m->need_group)
 		start_group(m);
