@@ -992,6 +992,8 @@ void group_get_status(const struct group *g, struct group_status *st)
 	st->quorate = g->quorate;
 	st->transport_up = g->transport_up;
 	st->disk_failed = g->disk_failed;
+	st->settling = g->in_barrier || g->receiving;
+	st->epoch = g->epoch;
 	st->writer = g->p.type == GROUP_LOG_DISK ? g->writer : 0;
 	st->version = g->version;
 	st->n_members = g->n_members;
@@ -1002,6 +1004,11 @@ void group_get_status(const struct group *g, struct group_status *st)
 			       g->postsuspend_tokens.n;
 	st->bad_messages = g->bad_messages;
 	st->commits_sent = g->commits_sent;
+}
+
+void group_set_max_version(struct group *g, uint32_t v)
+{
+	g->max_version = v < GROUP_PROTO_VERSION_MIN ? GROUP_PROTO_VERSION_MIN : v;
 }
 
 const struct rlog *group_rlog(const struct group *g)
