@@ -39,7 +39,8 @@ void darray_del(void *v, size_t *n, size_t elem, size_t i)
 {
 	uint8_t *b = v;
 
-	memmove(b + i * elem, b + (i + 1) * elem, (*n - i - 1) * elem);
+	if (i + 1 < *n)
+		memmove(b + i * elem, b + (i + 1) * elem, (*n - i - 1) * elem);
 	(*n)--;
 }
 
@@ -91,6 +92,8 @@ bool rset_del(struct rset *s, uint64_t x)
 
 static void rset_drop_front(struct rset *s, size_t k)
 {
+	if (k == 0)
+		return;
 	memmove(s->v, s->v + k, (s->n - k) * sizeof(*s->v));
 	s->n -= k;
 }

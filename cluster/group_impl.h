@@ -116,6 +116,7 @@ struct group {
 	struct rlog_snap_enc *enc;
 	uint64_t frozen_gen, frozen_durable;
 	uint32_t frozen_writer;
+	bool frozen_disk_failed;
 	uint8_t *chunk;
 
 	struct cmsg rx; /* decode scratch (large) */

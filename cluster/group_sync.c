@@ -188,6 +188,7 @@ static void start_sending(struct group *g, uint32_t round)
 	g->frozen_gen = g->gen;
 	g->frozen_durable = g->durable_gen;
 	g->frozen_writer = g->writer;
+	g->frozen_disk_failed = g->disk_failed;
 	g->send_round = round;
 	g->send_index = 0;
 	g->sending = true;
@@ -352,6 +353,7 @@ static void finish_receiving(struct group *g, const struct cmsg_snap *s)
 		g->bad_messages++;
 		return;
 	}
+	rlog_snapshot_dec_free(g->dec);
 	g->dec = NULL;
 	if (rlog_region_count(nrl) != g->p.region_count) {
 		/* a member with another size: never adopt a replica of another shape */
@@ -366,7 +368,7 @@ static void finish_receiving(struct group *g, const struct cmsg_snap *s)
 	g->durable_gen = s->durable_gen;
 	g->written_gen = 0;
 	g->writer = s->writer;
-	g->disk_failed = false;
+	g->disk_failed = s->disk_failed;
 	g->synced = true;
 	g->receiving = false;
 	event(g, GROUP_EV_SYNCED, g->me);
@@ -418,6 +420,7 @@ void sync_pump(struct group *g)
 	m.u.snap.round = g->send_round;
 	m.u.snap.index = g->send_index++;
 	m.u.snap.last = done;
+	m.u.snap.disk_failed = g->frozen_disk_failed;
 	m.u.snap.writer = g->frozen_writer;
 	m.u.snap.durable_gen = g->frozen_durable;
 	m.u.snap.n_bytes = (uint32_t)len;
