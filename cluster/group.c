@@ -955,6 +955,13 @@ void group_set_quorate(struct group *g, bool quorate)
 	bool was = g->quorate;
 
 	g->quorate = quorate;
+	/*
+	 * A replica that lost quorum may miss what a quorate side serves from now on: it keeps
+	 * answering local reads but never again wins a barrier (no stale state overwrites the
+	 * side that served; see the header, "Membership").
+	 */
+	if (!quorate && g->synced)
+		g->stale = true;
 	/* an undecided barrier waits for members to report quorum again */
 	if (quorate && !was && g->in_barrier)
 		sync_send_state(g);

@@ -67,6 +67,7 @@ struct group {
 	bool started;
 
 	/* local status */
+	bool stale; /* lost quorum while synced: may be outdated, never wins a barrier */
 	bool synced, quorate, transport_up, presuspended, postsuspending;
 	uint32_t max_version; /* what this node advertises (test hook: group_set_max_version) */
 	uint32_t version;     /* in use, chosen at the last barrier */

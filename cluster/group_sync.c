@@ -153,7 +153,7 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 	memset(g->ms, 0, sizeof(g->ms));
 	for (i = 0; i < g->n_members; i++)
 		g->ms[i].nodeid = g->members[i];
-	g->at_cc_synced = g->synced;
+	g->at_cc_synced = g->synced && !g->stale;
 	g->at_cc_gen = g->synced ? g->gen : 0;
 	g->at_cc_digest = g->synced ? rlog_digest(g->rl) : 0;
 	g->at_cc_epoch = g->synced ? g->epoch : 0;
@@ -248,6 +248,7 @@ static void decide(struct group *g)
 		if (master == g->me) {
 			rlog_resume_master(g->rl, g->start_clean, g->start_regions);
 			g->synced = true;
+			g->stale = false;
 			g->gen = g->durable_gen = g->written_gen = 0;
 			g->disk_failed = false;
 			event(g, GROUP_EV_MASTER, g->me);
@@ -370,6 +371,7 @@ static void finish_receiving(struct group *g, const struct cmsg_snap *s)
 	g->writer = s->writer;
 	g->disk_failed = s->disk_failed;
 	g->synced = true;
+	g->stale = false;
 	g->receiving = false;
 	event(g, GROUP_EV_SYNCED, g->me);
 	/* 4. apply what the order delivered after the barrier point, in order */

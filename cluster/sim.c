@@ -160,11 +160,20 @@ static int op_disk_write(void *ctx, uint64_t cookie, const uint8_t *buf, uint64_
 	return 0;
 }
 
+static void op_event(void *ctx, enum group_event ev, uint64_t arg)
+{
+	struct sim_node *nd = ctx;
+
+	if (nd->s->p.trace)
+		fprintf(stderr, "  sim: node %u event %d arg %llu\n", nd->id, (int)ev,
+			(unsigned long long)arg);
+}
+
 static const struct group_ops sim_ops = {
 	.send = op_send,
 	.reply = op_reply,
 	.disk_write = op_disk_write,
-	.event = NULL,
+	.event = op_event,
 };
 
 /* ---- membership -------------------------------------------------------------------------- */
@@ -228,6 +237,14 @@ static void confchg_comp(struct sim *s, unsigned comp, const uint32_t *left, uns
 {
 	uint32_t mem[SIM_MAX_NODES];
 	unsigned n = members_of(s, comp, mem), i;
+
+	if (s->p.trace) {
+		fprintf(stderr, "  sim: comp %u confchg members", comp);
+		for (i = 0; i < n; i++)
+			fprintf(stderr, " %u", mem[i]);
+		fprintf(stderr, " left %u joined %u\n", n_left ? left[0] : 0,
+			n_joined ? joined[0] : 0);
+	}
 
 	for (i = 0; i < n; i++)
 		group_confchg(s->nodes[mem[i]].g, mem, n, left, n_left, joined, n_joined);
@@ -416,6 +433,8 @@ void sim_heal(struct sim *s)
 			else
 				joined[n_j++] = all[j];
 		}
+		if (n_j && s->p.trace)
+			fprintf(stderr, "  sim: heal: node %u sees %u joined\n", me, n_j);
 		if (n_j)
 			group_confchg(s->nodes[me].g, all, n_all, NULL, 0, joined, n_j);
 	}

@@ -567,6 +567,7 @@ static int run(uint64_t seed, bool disk, unsigned n)
 	p.seed = seed;
 	p.disk_delay_max = 6;
 	p.on_reply = on_reply;
+	p.trace = trace;
 	p.arg = &w;
 	if (sim_create(&w.s, &p))
 		return 1;
