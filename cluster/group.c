@@ -39,7 +39,8 @@ void darray_del(void *v, size_t *n, size_t elem, size_t i)
 {
 	uint8_t *b = v;
 
-	memmove(b + i * elem, b + (i + 1) * elem, (*n - i - 1) * elem);
+	if (i + 1 < *n)
+		memmove(b + i * elem, b + (i + 1) * elem, (*n - i - 1) * elem);
 	(*n)--;
 }
 
@@ -91,6 +92,8 @@ bool rset_del(struct rset *s, uint64_t x)
 
 static void rset_drop_front(struct rset *s, size_t k)
 {
+	if (k == 0)
+		return;
 	memmove(s->v, s->v + k, (s->n - k) * sizeof(*s->v));
 	s->n -= k;
 }
@@ -952,6 +955,13 @@ void group_set_quorate(struct group *g, bool quorate)
 	bool was = g->quorate;
 
 	g->quorate = quorate;
+	/*
+	 * A replica that lost quorum may miss what a quorate side serves from now on: it keeps
+	 * answering local reads but never again wins a barrier (no stale state overwrites the
+	 * side that served; see the header, "Membership").
+	 */
+	if (!quorate && g->synced)
+		g->stale = true;
 	/* an undecided barrier waits for members to report quorum again */
 	if (quorate && !was && g->in_barrier)
 		sync_send_state(g);
@@ -992,6 +1002,8 @@ void group_get_status(const struct group *g, struct group_status *st)
 	st->quorate = g->quorate;
 	st->transport_up = g->transport_up;
 	st->disk_failed = g->disk_failed;
+	st->settling = g->in_barrier || g->receiving;
+	st->epoch = g->epoch;
 	st->writer = g->p.type == GROUP_LOG_DISK ? g->writer : 0;
 	st->version = g->version;
 	st->n_members = g->n_members;
@@ -1002,6 +1014,11 @@ void group_get_status(const struct group *g, struct group_status *st)
 			       g->postsuspend_tokens.n;
 	st->bad_messages = g->bad_messages;
 	st->commits_sent = g->commits_sent;
+}
+
+void group_set_max_version(struct group *g, uint32_t v)
+{
+	g->max_version = v < GROUP_PROTO_VERSION_MIN ? GROUP_PROTO_VERSION_MIN : v;
 }
 
 const struct rlog *group_rlog(const struct group *g)

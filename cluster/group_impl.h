@@ -67,6 +67,7 @@ struct group {
 	bool started;
 
 	/* local status */
+	bool stale; /* lost quorum while synced: may be outdated, never wins a barrier */
 	bool synced, quorate, transport_up, presuspended, postsuspending;
 	uint32_t max_version; /* what this node advertises (test hook: group_set_max_version) */
 	uint32_t version;     /* in use, chosen at the last barrier */
@@ -116,6 +117,7 @@ struct group {
 	struct rlog_snap_enc *enc;
 	uint64_t frozen_gen, frozen_durable;
 	uint32_t frozen_writer;
+	bool frozen_disk_failed;
 	uint8_t *chunk;
 
 	struct cmsg rx; /* decode scratch (large) */

@@ -153,7 +153,7 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 	memset(g->ms, 0, sizeof(g->ms));
 	for (i = 0; i < g->n_members; i++)
 		g->ms[i].nodeid = g->members[i];
-	g->at_cc_synced = g->synced;
+	g->at_cc_synced = g->synced && !g->stale;
 	g->at_cc_gen = g->synced ? g->gen : 0;
 	g->at_cc_digest = g->synced ? rlog_digest(g->rl) : 0;
 	g->at_cc_epoch = g->synced ? g->epoch : 0;
@@ -188,6 +188,7 @@ static void start_sending(struct group *g, uint32_t round)
 	g->frozen_gen = g->gen;
 	g->frozen_durable = g->durable_gen;
 	g->frozen_writer = g->writer;
+	g->frozen_disk_failed = g->disk_failed;
 	g->send_round = round;
 	g->send_index = 0;
 	g->sending = true;
@@ -247,6 +248,7 @@ static void decide(struct group *g)
 		if (master == g->me) {
 			rlog_resume_master(g->rl, g->start_clean, g->start_regions);
 			g->synced = true;
+			g->stale = false;
 			g->gen = g->durable_gen = g->written_gen = 0;
 			g->disk_failed = false;
 			event(g, GROUP_EV_MASTER, g->me);
@@ -352,6 +354,7 @@ static void finish_receiving(struct group *g, const struct cmsg_snap *s)
 		g->bad_messages++;
 		return;
 	}
+	rlog_snapshot_dec_free(g->dec);
 	g->dec = NULL;
 	if (rlog_region_count(nrl) != g->p.region_count) {
 		/* a member with another size: never adopt a replica of another shape */
@@ -366,8 +369,9 @@ static void finish_receiving(struct group *g, const struct cmsg_snap *s)
 	g->durable_gen = s->durable_gen;
 	g->written_gen = 0;
 	g->writer = s->writer;
-	g->disk_failed = false;
+	g->disk_failed = s->disk_failed;
 	g->synced = true;
+	g->stale = false;
 	g->receiving = false;
 	event(g, GROUP_EV_SYNCED, g->me);
 	/* 4. apply what the order delivered after the barrier point, in order */
@@ -418,6 +422,7 @@ void sync_pump(struct group *g)
 	m.u.snap.round = g->send_round;
 	m.u.snap.index = g->send_index++;
 	m.u.snap.last = done;
+	m.u.snap.disk_failed = g->frozen_disk_failed;
 	m.u.snap.writer = g->frozen_writer;
 	m.u.snap.durable_gen = g->frozen_durable;
 	m.u.snap.n_bytes = (uint32_t)len;
