@@ -130,19 +130,28 @@ size_t cmcpg_group_name(const char *uuid, char *name, size_t cap)
 	return (size_t)n + 1;
 }
 
+/*
+ * Timer handles are tracked here, not with qb_loop_timer_is_running: a timer that has
+ * expired but whose callback is still queued as a loop job is "not running" for libqb, yet
+ * its callback would run after we freed the object. So a handle stays non-zero from arming
+ * until its callback starts (each callback clears it first) or stop_timer deletes it.
+ */
 static void arm_timer(struct cmcpg *c, qb_loop_timer_handle *h, uint32_t ms, void (*fn)(void *data))
 {
-	if (qb_loop_timer_is_running(c->loop, *h))
+	if (*h)
 		return;
 	if (qb_loop_timer_add(c->loop, QB_LOOP_MED, (uint64_t)ms * QB_TIME_NS_IN_MSEC, c, fn, h) !=
-	    0)
+	    0) {
+		*h = 0;
 		qb_log(LOG_ERR, "cpg %s: cannot arm a timer", c->uuid);
+	}
 }
 
 static void stop_timer(struct cmcpg *c, qb_loop_timer_handle *h)
 {
-	if (qb_loop_timer_is_running(c->loop, *h))
+	if (*h)
 		qb_loop_timer_del(c->loop, *h);
+	*h = 0;
 }
 
 static void teardown_handle(struct cmcpg *c)
@@ -166,6 +175,7 @@ static void send_retry_cb(void *data)
 {
 	struct cmcpg *c = data;
 
+	c->send_timer = 0;
 	if (c->ops.retry)
 		c->ops.retry(c->ctx);
 }
@@ -175,6 +185,7 @@ static void defer_cb(void *data)
 {
 	struct cmcpg *c = data;
 
+	c->defer_timer = 0;
 	if (c->lost_pending) {
 		c->lost_pending = false;
 		if (!c->reported_lost) {
@@ -368,9 +379,12 @@ static void reconnect_cb(void *data)
 {
 	struct cmcpg *c = data;
 
+	c->reconnect_timer = 0;
 	if (c->state == CMCPG_DOWN && !c->want_leave)
 		cmcpg_connect(c);
 }
+
+static void join_timer_cb(void *data);
 
 static void join_cb(void *data)
 {
@@ -382,7 +396,7 @@ static void join_cb(void *data)
 	e = cpg_join(c->handle, &c->name);
 	if (e == CS_ERR_TRY_AGAIN || e == CS_ERR_EXIST || e == CS_ERR_QUEUE_FULL) {
 		/* EXIST: a previous local instance of this uuid is still in the group. */
-		arm_timer(c, &c->join_timer, CMCPG_JOIN_RETRY_MS, join_cb);
+		arm_timer(c, &c->join_timer, CMCPG_JOIN_RETRY_MS, join_timer_cb);
 		return;
 	}
 	if (e != CS_OK) {
@@ -463,6 +477,16 @@ int cmcpg_send(struct cmcpg *c, const struct iovec *iov, unsigned int n_iov)
 	}
 }
 
+static void join_timer_cb(void *data)
+{
+	struct cmcpg *c = data;
+
+	c->join_timer = 0;
+	join_cb(c);
+}
+
+static void leave_timer_cb(void *data);
+
 static void leave_cb(void *data)
 {
 	struct cmcpg *c = data;
@@ -472,7 +496,7 @@ static void leave_cb(void *data)
 		return;
 	e = cpg_leave(c->handle, &c->name);
 	if (e == CS_ERR_TRY_AGAIN || e == CS_ERR_QUEUE_FULL) {
-		arm_timer(c, &c->join_timer, CMCPG_JOIN_RETRY_MS, leave_cb);
+		arm_timer(c, &c->join_timer, CMCPG_JOIN_RETRY_MS, leave_timer_cb);
 		return;
 	}
 	if (e != CS_OK)
@@ -483,6 +507,14 @@ static void leave_cb(void *data)
 	teardown_handle(c);
 	c->state = CMCPG_LEFT;
 	arm_timer(c, &c->defer_timer, 0, defer_cb);
+}
+
+static void leave_timer_cb(void *data)
+{
+	struct cmcpg *c = data;
+
+	c->join_timer = 0;
+	leave_cb(c);
 }
 
 void cmcpg_leave(struct cmcpg *c, void (*done)(void *ctx))
@@ -573,7 +605,7 @@ static void quorum_lost(struct cmcpg_quorum *q, const char *why)
 	qb_log(LOG_WARNING, "quorum: lost connection to corosync (%s); reconnecting", why);
 	quorum_teardown(q);
 	quorum_set(q, false);
-	if (!qb_loop_timer_is_running(q->loop, q->timer))
+	if (!q->timer)
 		qb_loop_timer_add(q->loop, QB_LOOP_MED,
 				  (uint64_t)CMCPG_RECONNECT_MS * QB_TIME_NS_IN_MSEC, q,
 				  quorum_connect_cb, &q->timer);
@@ -620,6 +652,7 @@ static void quorum_connect_cb(void *data)
 	int quorate = 0;
 	cs_error_t e;
 
+	q->timer = 0;
 	memset(&model, 0, sizeof(model));
 	model.model = QUORUM_MODEL_V0;
 	model.quorum_notify_fn = on_quorum;
@@ -676,7 +709,7 @@ void cmcpg_quorum_destroy(struct cmcpg_quorum *q)
 {
 	if (!q)
 		return;
-	if (qb_loop_timer_is_running(q->loop, q->timer))
+	if (q->timer)
 		qb_loop_timer_del(q->loop, q->timer);
 	quorum_teardown(q);
 	free(q);
