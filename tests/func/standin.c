@@ -587,7 +587,7 @@ static void sc_badinput(struct sc *c)
 {
 	struct lg l = new_log(c, "badinput");
 	uint8_t f[1024], junk[400];
-	uint64_t r0 = 0, big[40], two[2] = {5, 128}, srs[2] = {128, 1};
+	uint64_t r0 = 0, big[48], two[2] = {5, 128}, srs[2] = {128, 1};
 	uint64_t r128 = 128, rhuge = 1ull << 40, r200 = 200;
 	uint32_t seq;
 	size_t len, i;
@@ -897,6 +897,27 @@ static void sc_link_trunc(struct sc *c)
 	expect_ok(c, &l, 2, NULL, 0, "DTR");
 }
 
+/*
+ * 40 bad requests at once: each is answered, but the responder logs at most KERN_LOG_BURST
+ * lines per second and kind; the test script checks its log for the "suppressed" summary.
+ */
+static void sc_link_ratelimit(struct sc *c)
+{
+	struct lg l = new_log(c, "ratelimit");
+	struct standin_reply rep;
+	int i, answered = 0, r;
+
+	for (i = 0; i < 40; i++) {
+		r = call(c, &l, 18, NULL, 0, &rep);
+		answered += r == -EINVAL;
+	}
+	check(c, answered == 40, "40 requests of type 18 each answered -EINVAL", "%d answered",
+	      answered);
+	usleep(1100 * 1000); /* next rate-limit window: the summary line is due */
+	r = call(c, &l, 18, NULL, 0, &rep);
+	check(c, r == -EINVAL, "request after the window answered", "got %s", rc_str(r));
+}
+
 static void sc_link_silent(struct sc *c)
 {
 	struct lg l = new_log(c, "silent");
@@ -918,13 +939,21 @@ struct scenario {
 };
 
 static const struct scenario scenarios[] = {
-	{"activate", sc_activate, true},      {"writes", sc_writes, true},
-	{"resync", sc_resync, true},	      {"status", sc_status, true},
-	{"reload", sc_reload, true},	      {"suspend", sc_suspend, true},
-	{"remove", sc_remove, true},	      {"reconnect", sc_reconnect, true},
-	{"badinput", sc_badinput, true},      {"disk", sc_disk, false},
-	{"link-echo", sc_link_echo, false},   {"link-flood", sc_link_flood, false},
-	{"link-trunc", sc_link_trunc, false}, {"link-silent", sc_link_silent, false},
+	{"activate", sc_activate, true},
+	{"writes", sc_writes, true},
+	{"resync", sc_resync, true},
+	{"status", sc_status, true},
+	{"reload", sc_reload, true},
+	{"suspend", sc_suspend, true},
+	{"remove", sc_remove, true},
+	{"reconnect", sc_reconnect, true},
+	{"badinput", sc_badinput, true},
+	{"disk", sc_disk, false},
+	{"link-echo", sc_link_echo, false},
+	{"link-flood", sc_link_flood, false},
+	{"link-trunc", sc_link_trunc, false},
+	{"link-ratelimit", sc_link_ratelimit, false},
+	{"link-silent", sc_link_silent, false},
 };
 
 static void usage(FILE *f)

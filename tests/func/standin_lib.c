@@ -384,6 +384,23 @@ int standin_wait(struct standin *s, uint32_t seq, struct standin_reply *rep, int
 	}
 }
 
+int standin_recv(struct standin *s, struct standin_reply *rep, int timeout_ms)
+{
+	int64_t deadline = now_ms() + (timeout_ms < 0 ? s->timeout_ms : timeout_ms);
+
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		bool ok = false;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (recv_one(s, (int)left, rep, &ok) > 0 && ok) {
+			s->c.replies++;
+			return 0;
+		}
+	}
+}
+
 int standin_call(struct standin *s, const struct standin_req *rq, struct standin_reply *rep,
 		 int timeout_ms)
 {

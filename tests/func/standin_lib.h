@@ -119,6 +119,13 @@ int standin_send(struct standin *s, const struct standin_req *rq, uint32_t *seq)
  */
 int standin_wait(struct standin *s, uint32_t seq, struct standin_reply *rep, int timeout_ms);
 
+/**
+ * Wait up to @timeout_ms (< 0: default) for the next well-formed reply, whatever its seq
+ * (for pipelined senders such as a benchmark: match rep->seq / rep->cn_seq yourself).
+ * Counted as a reply, not a stray. 0 or -ETIMEDOUT.
+ */
+int standin_recv(struct standin *s, struct standin_reply *rep, int timeout_ms);
+
 /** standin_send + standin_wait. 0, -ETIMEDOUT or a send -errno. */
 int standin_call(struct standin *s, const struct standin_req *rq, struct standin_reply *rep,
 		 int timeout_ms);

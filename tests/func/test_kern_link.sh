@@ -7,13 +7,16 @@
 #   - MSG_TRUNC: a 9000-byte datagram is dropped and counted, the link keeps working;
 #   - ENOBUFS: kern_echo is stopped while 2000 requests are flooded at a small receive
 #     buffer; it counts the overrun and the link recovers;
-#   - without --peer, user-space senders are ignored and counted.
+#   - without --peer, user-space senders are ignored and counted;
+#   - every daemon scenario (standin all disk) passes against standin_ref, a single-node
+#     reference responder on log/rlog, so the stand-in's expectations match rlog.
 # Needs root (network namespaces). Exit 77 = skipped.
 set -u
 
 builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 standin=$builddir/tests/func/standin
 echo_bin=$builddir/tests/func/kern_echo
+ref_bin=$builddir/tests/func/standin_ref
 
 if [ "${CMLOG_KERN_LINK_INNER:-}" != 1 ]; then
 	if [ "$(id -u)" -ne 0 ]; then
@@ -65,7 +68,7 @@ fail() {
 start_echo() {
 	name=$1
 	shift
-	"$echo_bin" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	"${responder:-$echo_bin}" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	echo_pid=$!
 	i=0
 	port=
@@ -114,12 +117,18 @@ run_standin "multicast: link-echo badinput reconnect remove disk" \
 	--dev 7:0 link-echo badinput reconnect remove disk
 run_standin "unicast to port $port: link-echo" --port "$port" link-echo
 run_standin "MSG_TRUNC: oversized datagram dropped, link keeps working" link-trunc
+n0=$(grep -c 'request type not in 1..17' "$tmp/peer.err")
+run_standin "bad input is answered but its log lines are rate limited" link-ratelimit
 stop_echo peer
+# 41 bad requests within about 1 s: at most two windows of 10 lines, then a summary
+n=$(grep -c 'request type not in 1..17' "$tmp/peer.err")
+[ $((n - n0)) -le 21 ] || fail "rate limit: $((n - n0)) log lines for 41 bad requests"
+grep -q "suppressed [0-9]* more 'request type not in 1..17' messages" "$tmp/peer.err" ||
+	fail "rate limit: no 'suppressed N' summary line"
 [ "$(counter "$tmp/peer.out" truncated)" = 1 ] || fail "truncated counter is not 1"
 [ "$(counter "$tmp/peer.out" refused)" = 0 ] || fail "the codec refused a reply of kern_echo"
 [ "$(counter "$tmp/peer.out" send_errors)" = 0 ] || fail "kern_echo had send errors"
-grep -q 'suppressed\|kernel link: bad\|corrupt datagram' "$tmp/peer.err" ||
-	fail "kern_echo logged nothing about the bad input"
+grep -q 'corrupt datagram' "$tmp/peer.err" || fail "kern_echo logged no corrupt datagram"
 
 # 2. overrun: small receive buffer, responder stopped during the flood
 start_echo flood --peer --rcvbuf 16384 --batch 16 || exit 1
@@ -135,6 +144,13 @@ run_standin "user-space senders are ignored without userspace_peer" link-silent
 stop_echo nopeer
 [ "$(counter "$tmp/nopeer.out" peer_dropped)" = 1 ] || fail "peer_dropped counter is not 1"
 [ "$(counter "$tmp/nopeer.out" requests)" = 0 ] || fail "a user-space request was handled"
+
+# 4. the daemon scenarios against the rlog reference responder
+responder=$ref_bin start_echo ref --peer || exit 1
+run_standin "daemon scenarios against the single-node rlog reference" --dev 7:0 all disk
+kill "$echo_pid" 2>/dev/null
+wait "$echo_pid" || fail "standin_ref exited with an error"
+echo_pid=
 
 if [ $failed -ne 0 ]; then
 	echo "$failed failed"
