@@ -9,7 +9,7 @@
  *     clean on any replica of its component nor assigned to another node for resync;
  *   - no FLUSH is acknowledged before its marks are committed (core: in every replica of
  *     the component; disk: on the modelled log device);
- *   - at most one node of a component recovers a region at a time; sync counts are exact;
+ *   - no two nodes of a component recover the same region at once; sync counts are exact;
  *   - every request is answered at most once (the sim counts errors).
  * At the end everything is healed and restarted and the resync must finish (liveness).
  * Writes and recoveries of a node that was partitioned away are "fenced": excluded from
@@ -152,9 +152,11 @@ static void on_reply(void *arg, uint32_t node, const struct group_req *req,
 			if (w->k[j].st[r->value2] == K_WRITING && !w->k[j].fenced[r->value2])
 				FAIL(w, "region %" PRIu64 " handed to %u while %u writes it",
 				     r->value2, node, j);
-			if (w->k[j].recovering && !w->k[j].rec_fenced)
-				FAIL(w, "node %u recovers while %u recovers %" PRIu64, node, j,
-				     w->k[j].rec_region);
+			/* rule 7: one recovery per region at a time, cluster-wide */
+			if (w->k[j].recovering && !w->k[j].rec_fenced &&
+			    w->k[j].rec_region == r->value2)
+				FAIL(w, "node %u recovers %" PRIu64 " while %u recovers it", node,
+				     r->value2, j);
 		}
 		break;
 	case GROUP_REQ_SET_REGION_SYNC:
