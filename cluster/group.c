@@ -317,7 +317,13 @@ static void answer_ready(struct group *g)
 		darray_del(g->resume_tokens.v, &g->resume_tokens.n, sizeof(token), 0);
 		reply(g, token, 0, 0, 0);
 	}
-	if (g->postsuspend_tokens.n && !commits_outstanding(g) && !g->held.n && !g->inflight.n) {
+	/*
+	 * POSTSUSPEND: nothing of ours outstanding, and no write of ours in flight: the daemon
+	 * leaves the group next, and an old write landing after the new writer's full write
+	 * would put an older bitmap on the device.
+	 */
+	if (g->postsuspend_tokens.n && !commits_outstanding(g) && !g->held.n && !g->inflight.n &&
+	    !g->disk_busy) {
 		while (g->postsuspend_tokens.n) {
 			uint64_t token = g->postsuspend_tokens.v[0];
 
@@ -815,14 +821,16 @@ static void maybe_write(struct group *g)
 	uint64_t off = 0, len = 0, start, end, size, bm_bytes, s, e;
 	uint32_t bs = g->p.block_size;
 	struct wire_wr w;
+	bool full;
 	int ret;
 
 	if (g->p.type != GROUP_LOG_DISK || !settled(g) || g->writer != g->me || !g->quorate ||
-	    !g->transport_up || g->disk_busy || g->disk_failed)
+	    !g->transport_up || g->disk_busy || g->disk_failed || g->write_failed)
 		return;
 	if (!g->need_full_write && g->gen <= g->written_gen)
 		return;
-	if (g->need_full_write)
+	full = g->need_full_write;
+	if (full)
 		rlog_disk_mark_all_dirty(g->rl);
 	g->need_full_write = false;
 	g->write_gen = g->gen;
@@ -848,7 +856,8 @@ static void maybe_write(struct group *g)
 	}
 	start = RLOG_DISK_BITMAP_OFFSET + off;
 	end = RLOG_DISK_BITMAP_OFFSET + off + len;
-	start &= ~(uint64_t)(bs - 1);
+	/* a full write (new writer, resume) rewrites the header block too */
+	start = full ? 0 : start & ~(uint64_t)(bs - 1);
 	end = (end + bs - 1) & ~(uint64_t)(bs - 1);
 	if (end > size)
 		end = size;
@@ -877,6 +886,7 @@ static void maybe_write(struct group *g)
 failed : {
 	struct cmsg m;
 
+	g->write_failed = true;
 	m.type = CMSG_DISK_FAILED;
 	m.u.gen = g->write_gen;
 	group_queue_ctrl(g, &m);
@@ -896,6 +906,8 @@ void group_disk_done(struct group *g, uint64_t cookie, int error)
 	m.u.gen = g->write_gen;
 	if (!error)
 		g->written_gen = g->write_gen;
+	else
+		g->write_failed = true; /* the dirty range is spent: never claim it later */
 	group_queue_ctrl(g, &m);
 	answer_ready(g);
 }
@@ -947,7 +959,7 @@ bool group_wants_pump(const struct group *g)
 	if (can_send_data(g) && (g->held.n || g->commit_queued))
 		return true;
 	return g->p.type == GROUP_LOG_DISK && settled(g) && g->writer == g->me && !g->disk_busy &&
-	       !g->disk_failed && g->quorate && (g->need_full_write || g->gen > g->written_gen);
+	       !g->disk_failed && !g->write_failed && g->quorate && (g->need_full_write || g->gen > g->written_gen);
 }
 
 void group_set_quorate(struct group *g, bool quorate)

@@ -251,6 +251,7 @@ static void decide(struct group *g)
 			g->stale = false;
 			g->gen = g->durable_gen = g->written_gen = 0;
 			g->disk_failed = false;
+			g->write_failed = false;
 			event(g, GROUP_EV_MASTER, g->me);
 			event(g, GROUP_EV_SYNCED, g->me);
 			if (g->p.type == GROUP_LOG_DISK) {

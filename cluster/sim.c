@@ -155,6 +155,9 @@ static int op_disk_write(void *ctx, uint64_t cookie, const uint8_t *buf, uint64_
 		return -ENOMEM;
 	}
 	memcpy(w.data, buf, len);
+	if (s->p.trace)
+		fprintf(stderr, "  sim: node %u disk write cookie %llu off %llu len %zu\n", nd->id,
+			(unsigned long long)cookie, (unsigned long long)off, len);
 	w.due = s->steps + 1 + sim_below(s, s->p.disk_delay_max ? s->p.disk_delay_max : 1);
 	s->w[s->wn++] = w;
 	return 0;
@@ -497,6 +500,9 @@ static bool complete_write(struct sim *s, bool force)
 	s->wn--;
 	if (!s->disk_fail)
 		memcpy(s->disk + w.off, w.data, w.len);
+	if (s->p.trace)
+		fprintf(stderr, "  sim: node %u disk done cookie %llu%s\n", w.node,
+			(unsigned long long)w.cookie, s->disk_fail ? " FAILED" : "");
 	free(w.data);
 	if (s->nodes[w.node].g)
 		group_disk_done(s->nodes[w.node].g, w.cookie, s->disk_fail ? -EIO : 0);
