@@ -204,6 +204,15 @@ static void start_receiving(struct group *g, uint32_t sender, uint32_t round)
 	g->snap_next = 0;
 }
 
+static void drop_state(struct group *g)
+{
+	if (!g->synced)
+		return;
+	g->synced = false;
+	event(g, GROUP_EV_STATE_DROPPED, g->me);
+	group_revert_local(g);
+}
+
 /* 3. every STATE is in: decide, the same way on every member. */
 static void decide(struct group *g)
 {
@@ -244,6 +253,9 @@ static void decide(struct group *g)
 	if (best == UINT32_MAX) {
 		/* nobody has state: the lowest member does a master resume and sends it */
 		uint32_t master = g->members[0];
+
+		/* a stale replica is replaced everywhere, the master's included */
+		drop_state(g);
 
 		if (master == g->me) {
 			rlog_resume_master(g->rl, g->start_clean, g->start_regions);
@@ -296,12 +308,8 @@ static void decide(struct group *g)
 			start_sending(g, g->ms[best].seq);
 		return;
 	}
-	if (g->synced) {
-		/* lost the merge: no stateful merge, rejoin clean */
-		g->synced = false;
-		event(g, GROUP_EV_STATE_DROPPED, g->me);
-		group_revert_local(g);
-	}
+	/* lost the merge (or stale): no stateful merge, rejoin clean */
+	drop_state(g);
 	start_receiving(g, g->members[best], g->ms[best].seq);
 }
 
