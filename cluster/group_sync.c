@@ -204,6 +204,35 @@ static void start_receiving(struct group *g, uint32_t sender, uint32_t round)
 	g->snap_next = 0;
 }
 
+/*
+ * Master resume from the start image; a stale replica of ours adds its dirty regions (it may
+ * know marks newer than the image), so a region is clean only when both say clean.
+ */
+static void master_resume(struct group *g, bool had_replica)
+{
+	uint64_t rc = g->p.region_count, bytes = (rc + 7) / 8, i;
+	uint8_t *img = NULL;
+
+	if (had_replica && g->p.type == GROUP_LOG_DISK && g->start_clean) {
+		img = calloc(1, (size_t)bytes);
+		if (img && !rlog_disk_bitmap_read(g->rl, 0, img, (size_t)bytes)) {
+			uint64_t n = (g->start_regions + 7) / 8;
+
+			for (i = 0; i < bytes; i++)
+				img[i] &= i < n ? g->start_clean[i] : 0;
+		} else {
+			free(img);
+			img = NULL;
+		}
+	}
+	if (img) {
+		rlog_resume_master(g->rl, img, g->start_regions < rc ? g->start_regions : rc);
+		free(img);
+	} else {
+		rlog_resume_master(g->rl, g->start_clean, g->start_regions);
+	}
+}
+
 static void drop_state(struct group *g)
 {
 	if (!g->synced)
@@ -255,10 +284,12 @@ static void decide(struct group *g)
 		uint32_t master = g->members[0];
 
 		/* a stale replica is replaced everywhere, the master's included */
+		bool was_synced = g->synced;
+
 		drop_state(g);
 
 		if (master == g->me) {
-			rlog_resume_master(g->rl, g->start_clean, g->start_regions);
+			master_resume(g, was_synced);
 			g->synced = true;
 			g->stale = false;
 			g->gen = g->durable_gen = g->written_gen = 0;

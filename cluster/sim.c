@@ -194,15 +194,22 @@ static unsigned members_of(const struct sim *s, unsigned comp, uint32_t *out)
 static void set_quorum(struct sim *s)
 {
 	unsigned i, j;
+	uint64_t nr = 0;
 
 	for (i = 1; i <= s->p.n_nodes; i++) {
 		unsigned up = 0;
+		struct group_status st;
 
 		if (!s->nodes[i].up || !s->nodes[i].g)
 			continue;
 		for (j = 1; j <= s->p.n_nodes; j++)
 			if (s->nodes[j].up && s->nodes[j].comp == s->nodes[i].comp)
 				up++;
+		group_get_status(s->nodes[i].g, &st);
+		/* the daemon re-reads the log device when quorum comes back */
+		if (!st.quorate && up * 2 > s->p.n_nodes && s->p.type == GROUP_LOG_DISK &&
+		    rlog_disk_decode_header(s->disk, s->disk_len, &nr) == RLOG_DISK_OK)
+			group_start(s->nodes[i].g, s->disk + RLOG_DISK_BITMAP_OFFSET, nr);
 		group_set_quorate(s->nodes[i].g, up * 2 > s->p.n_nodes);
 	}
 }
