@@ -900,6 +900,11 @@ void group_disk_done(struct group *g, uint64_t cookie, int error)
 	if (!g->disk_busy || cookie != g->write_cookie)
 		return;
 	g->disk_busy = false;
+	if (g->write_stale) {
+		/* generations of a dropped replica mean nothing in the current one */
+		g->write_stale = false;
+		return;
+	}
 	if (g->writer != g->me || !g->synced)
 		return; /* no longer ours: the current writer rewrote everything */
 	m.type = error ? CMSG_DISK_FAILED : CMSG_DURABLE;
@@ -908,7 +913,9 @@ void group_disk_done(struct group *g, uint64_t cookie, int error)
 		g->written_gen = g->write_gen;
 	else
 		g->write_failed = true; /* the dirty range is spent: never claim it later */
-	group_queue_ctrl(g, &m);
+	/* during a barrier the replica may still be dropped: announce after it (decide) */
+	if (!g->in_barrier)
+		group_queue_ctrl(g, &m);
 	answer_ready(g);
 }
 
@@ -991,6 +998,9 @@ void group_transport_lost(struct group *g)
 	g->synced = false;
 	sync_reset(g);
 	group_revert_local(g);
+	if (g->disk_busy)
+		g->write_stale = true;
+	g->write_failed = false;
 	for (i = 0; i < g->ctrl.n; i++)
 		free(g->ctrl.v[i].buf);
 	g->ctrl.n = 0;

@@ -37,6 +37,8 @@ static uint32_t fnv1a(const char *s)
 	return h;
 }
 
+static void drop_state(struct group *g);
+
 static void stop_sending(struct group *g)
 {
 	if (g->enc)
@@ -126,6 +128,9 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 		event(g, GROUP_EV_NODE_LEFT, left[i]);
 	}
 
+	/* generations are announced again after the barrier, for the replica that survives it */
+	drop_ctrl_type(g, CMSG_DURABLE);
+	drop_ctrl_type(g, CMSG_DISK_FAILED);
 	/* a transfer in progress is abandoned: a new round starts */
 	stop_sending(g);
 	drop_ctrl_type(g, CMSG_SNAP);
@@ -138,11 +143,8 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 			g->members[g->n_members++] = sorted[i];
 	if (!group_is_member(g, g->me)) {
 		/* evicted (or a confchg without us): hold everything until we are back */
-		if (g->synced)
-			event(g, GROUP_EV_STATE_DROPPED, g->me);
-		g->synced = false;
+		drop_state(g);
 		g->in_barrier = false;
-		group_revert_local(g);
 		drop_ctrl_type(g, CMSG_STATE);
 		g->n_members = 0;
 		return;
@@ -233,6 +235,23 @@ static void master_resume(struct group *g, bool had_replica)
 	}
 }
 
+/* The writer repeats what it made durable (its announcement may have been dropped). */
+static void announce_written(struct group *g)
+{
+	struct cmsg m;
+
+	if (g->write_failed) {
+		m.type = CMSG_DISK_FAILED;
+		m.u.gen = g->write_gen;
+	} else if (g->written_gen > g->durable_gen) {
+		m.type = CMSG_DURABLE;
+		m.u.gen = g->written_gen;
+	} else {
+		return;
+	}
+	group_queue_ctrl(g, &m);
+}
+
 static void drop_state(struct group *g)
 {
 	if (!g->synced)
@@ -240,6 +259,12 @@ static void drop_state(struct group *g)
 	g->synced = false;
 	event(g, GROUP_EV_STATE_DROPPED, g->me);
 	group_revert_local(g);
+	/* our generations of the dropped replica must not reach the new one */
+	drop_ctrl_type(g, CMSG_DURABLE);
+	drop_ctrl_type(g, CMSG_DISK_FAILED);
+	if (g->disk_busy)
+		g->write_stale = true;
+	g->write_failed = false;
 }
 
 /* 3. every STATE is in: decide, the same way on every member. */
@@ -335,6 +360,9 @@ static void decide(struct group *g)
 			if (g->writer == g->me)
 				group_became_writer(g);
 		}
+		if (g->p.type == GROUP_LOG_DISK && g->writer == g->me && !g->need_full_write &&
+		    !g->disk_busy)
+			announce_written(g);
 		if (others && g->members[best] == g->me)
 			start_sending(g, g->ms[best].seq);
 		return;
