@@ -126,7 +126,7 @@ bool group_is_member(const struct group *g, uint32_t node)
 /* State-changing messages leave only from a synced, quorate member outside a barrier. */
 static bool can_send_data(const struct group *g)
 {
-	return g->synced && g->quorate && g->transport_up && !g->in_barrier && !g->receiving;
+	return g->synced && !g->stale && g->quorate && g->transport_up && !g->in_barrier && !g->receiving;
 }
 
 /* Answers may be given only from a settled replica (not while a barrier may drop it). */
@@ -981,9 +981,18 @@ void group_set_quorate(struct group *g, bool quorate)
 	 */
 	if (!quorate && g->synced)
 		g->stale = true;
-	/* an undecided barrier waits for members to report quorum again */
-	if (quorate && !was && g->in_barrier)
+	/*
+	 * An undecided barrier waits for members to report quorum again; a stale or stateless
+	 * member starts a new round (a STATE outside a barrier opens one at its delivery).
+	 */
+	if (quorate && !was && g->n_members &&
+	    (g->in_barrier || g->stale || (!g->synced && !g->receiving))) {
+		if (!g->in_barrier) {
+			g->at_cc_synced = false;
+			g->at_cc_gen = g->at_cc_digest = g->at_cc_epoch = 0;
+		}
 		sync_send_state(g);
+	}
 }
 
 void group_transport_lost(struct group *g)

@@ -38,6 +38,7 @@ static uint32_t fnv1a(const char *s)
 }
 
 static void drop_state(struct group *g);
+static void open_round(struct group *g, uint32_t trigger);
 
 static void stop_sending(struct group *g)
 {
@@ -151,6 +152,21 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 	}
 
 	/* 2. announce our state as of this confchg */
+	open_round(g, 0);
+}
+
+/*
+ * Open a barrier round at this point of the order: at a confchg, or at the delivery of a
+ * STATE outside a round (a member that regained quorum without a membership change asks
+ * for one). Our STATE describes the replica as of this point.
+ */
+static void open_round(struct group *g, uint32_t trigger)
+{
+	uint32_t i;
+
+	stop_receiving(g);
+	stop_sending(g);
+	drop_ctrl_type(g, CMSG_SNAP);
 	g->in_barrier = true;
 	memset(g->ms, 0, sizeof(g->ms));
 	for (i = 0; i < g->n_members; i++)
@@ -159,7 +175,8 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 	g->at_cc_gen = g->synced ? g->gen : 0;
 	g->at_cc_digest = g->synced ? rlog_digest(g->rl) : 0;
 	g->at_cc_epoch = g->synced ? g->epoch : 0;
-	sync_send_state(g);
+	if (trigger != g->me)
+		sync_send_state(g);
 }
 
 static bool same_members(const struct group *g, const struct cmsg_state *st)
@@ -376,8 +393,10 @@ void sync_on_state(struct group *g, uint32_t sender, const struct cmsg *m)
 {
 	uint32_t i;
 
-	if (!g->in_barrier || !same_members(g, &m->u.state))
+	if (!same_members(g, &m->u.state))
 		return; /* a STATE of an older membership */
+	if (!g->in_barrier)
+		open_round(g, sender);
 	for (i = 0; i < g->n_members; i++)
 		if (g->members[i] == sender)
 			break;

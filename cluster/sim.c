@@ -210,6 +210,8 @@ static void set_quorum(struct sim *s)
 		if (!st.quorate && up * 2 > s->p.n_nodes && s->p.type == GROUP_LOG_DISK &&
 		    rlog_disk_decode_header(s->disk, s->disk_len, &nr) == RLOG_DISK_OK)
 			group_start(s->nodes[i].g, s->disk + RLOG_DISK_BITMAP_OFFSET, nr);
+		if (s->p.trace && st.quorate != (up * 2 > s->p.n_nodes))
+			fprintf(stderr, "  sim: node %u quorate %d\n", i, up * 2 > s->p.n_nodes);
 		group_set_quorate(s->nodes[i].g, up * 2 > s->p.n_nodes);
 	}
 }
