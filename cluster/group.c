@@ -271,10 +271,20 @@ static uint64_t durable_for_me(const struct group *g)
 /** Answer everything whose condition now holds (only from a settled replica). */
 static void answer_ready(struct group *g)
 {
+	uint64_t ar = 0;
+	uint32_t an = 0;
+	bool blocked;
 	size_t i;
 
 	if (!settled(g))
 		return;
+	/*
+	 * A FLUSH answer lets the kernel write the marked regions on every leg. If another node
+	 * is recovering one of them (it went out of sync while our mark was on its way: a leg
+	 * failure elsewhere, rule 3's window), hold the FLUSHes until that recovery is reported,
+	 * so the write never races the copy.
+	 */
+	blocked = rlog_assignment(g->rl, &ar, &an) && an != g->me && rset_has(&g->my_marks, ar);
 	for (i = 0; i < g->inflight.n;) {
 		struct inflight *f = &g->inflight.v[i];
 
@@ -294,7 +304,7 @@ static void answer_ready(struct group *g)
 		struct waiter *w = &g->waiters.v[i];
 		int err = 1;
 
-		if (w->stage == FLUSH_DURABLE) {
+		if (w->stage == FLUSH_DURABLE && !blocked) {
 			if (g->p.type == GROUP_LOG_CORE || durable_for_me(g) >= w->need_gen)
 				err = 0;
 			else if (g->disk_failed)
