@@ -96,6 +96,8 @@ struct group {
 	uint32_t writer;
 	uint64_t gen, durable_gen, written_gen, write_gen;
 	bool disk_failed, disk_busy, need_full_write;
+	bool write_failed; /* local: our write failed; DISK_FAILED is on its way */
+	bool write_stale;  /* the write in flight belongs to a replica we dropped */
 	uint64_t write_cookie;
 	uint8_t *disk_buf;
 	size_t disk_buf_len;

@@ -155,6 +155,9 @@ static int op_disk_write(void *ctx, uint64_t cookie, const uint8_t *buf, uint64_
 		return -ENOMEM;
 	}
 	memcpy(w.data, buf, len);
+	if (s->p.trace)
+		fprintf(stderr, "  sim: node %u disk write cookie %llu off %llu len %zu\n", nd->id,
+			(unsigned long long)cookie, (unsigned long long)off, len);
 	w.due = s->steps + 1 + sim_below(s, s->p.disk_delay_max ? s->p.disk_delay_max : 1);
 	s->w[s->wn++] = w;
 	return 0;
@@ -191,15 +194,24 @@ static unsigned members_of(const struct sim *s, unsigned comp, uint32_t *out)
 static void set_quorum(struct sim *s)
 {
 	unsigned i, j;
+	uint64_t nr = 0;
 
 	for (i = 1; i <= s->p.n_nodes; i++) {
 		unsigned up = 0;
+		struct group_status st;
 
 		if (!s->nodes[i].up || !s->nodes[i].g)
 			continue;
 		for (j = 1; j <= s->p.n_nodes; j++)
 			if (s->nodes[j].up && s->nodes[j].comp == s->nodes[i].comp)
 				up++;
+		group_get_status(s->nodes[i].g, &st);
+		/* the daemon re-reads the log device when quorum comes back */
+		if (!st.quorate && up * 2 > s->p.n_nodes && s->p.type == GROUP_LOG_DISK &&
+		    rlog_disk_decode_header(s->disk, s->disk_len, &nr) == RLOG_DISK_OK)
+			group_start(s->nodes[i].g, s->disk + RLOG_DISK_BITMAP_OFFSET, nr);
+		if (s->p.trace && st.quorate != (up * 2 > s->p.n_nodes))
+			fprintf(stderr, "  sim: node %u quorate %d\n", i, up * 2 > s->p.n_nodes);
 		group_set_quorate(s->nodes[i].g, up * 2 > s->p.n_nodes);
 	}
 }
@@ -497,6 +509,9 @@ static bool complete_write(struct sim *s, bool force)
 	s->wn--;
 	if (!s->disk_fail)
 		memcpy(s->disk + w.off, w.data, w.len);
+	if (s->p.trace)
+		fprintf(stderr, "  sim: node %u disk done cookie %llu%s\n", w.node,
+			(unsigned long long)w.cookie, s->disk_fail ? " FAILED" : "");
 	free(w.data);
 	if (s->nodes[w.node].g)
 		group_disk_done(s->nodes[w.node].g, w.cookie, s->disk_fail ? -EIO : 0);

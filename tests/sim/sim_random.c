@@ -9,7 +9,7 @@
  *     clean on any replica of its component nor assigned to another node for resync;
  *   - no FLUSH is acknowledged before its marks are committed (core: in every replica of
  *     the component; disk: on the modelled log device);
- *   - at most one node of a component recovers a region at a time; sync counts are exact;
+ *   - no two nodes of a component recover the same region at once; sync counts are exact;
  *   - every request is answered at most once (the sim counts errors).
  * At the end everything is healed and restarted and the resync must finish (liveness).
  * Writes and recoveries of a node that was partitioned away are "fenced": excluded from
@@ -25,7 +25,7 @@
 
 #define NREG	 96u
 #define MAXN	 5u
-#define NSTEPS	 4000u
+#define NSTEPS	 10000u
 
 enum kstate { K_IDLE = 0, K_FLUSHING, K_WRITING };
 
@@ -54,6 +54,7 @@ struct world {
 	uint32_t chk_node[4096];
 	uint64_t chk_region[4096];
 	unsigned n_chk;
+	unsigned flush_acks, flush_eio, resync_given, synced_events;
 };
 
 #define FAIL(w, ...)                                                                               \
@@ -114,11 +115,13 @@ static void on_reply(void *arg, uint32_t node, const struct group_req *req,
 			if (k->st[reg] != K_FLUSHING || k->flush_token[reg] != req->token)
 				continue;
 			if (r->error) {
+				w->flush_eio++;
 				k->st[reg] = K_WRITING; /* must still be cleared; not a live write */
 				k->fenced[reg] = true;
 				continue;
 			}
 			k->st[reg] = K_WRITING;
+			w->flush_acks++;
 			if (w->disk) {
 				size_t len;
 				const uint8_t *img = sim_disk_image(w->s, &len);
@@ -142,6 +145,7 @@ static void on_reply(void *arg, uint32_t node, const struct group_req *req,
 			break;
 		if (k->recovering && k->rec_region != r->value2)
 			FAIL(w, "node %u got a second region %" PRIu64, node, r->value2);
+		w->resync_given++;
 		k->recovering = true;
 		k->rec_fenced = false;
 		k->rec_region = r->value2;
@@ -152,9 +156,11 @@ static void on_reply(void *arg, uint32_t node, const struct group_req *req,
 			if (w->k[j].st[r->value2] == K_WRITING && !w->k[j].fenced[r->value2])
 				FAIL(w, "region %" PRIu64 " handed to %u while %u writes it",
 				     r->value2, node, j);
-			if (w->k[j].recovering && !w->k[j].rec_fenced)
-				FAIL(w, "node %u recovers while %u recovers %" PRIu64, node, j,
-				     w->k[j].rec_region);
+			/* rule 7: one recovery per region at a time, cluster-wide */
+			if (w->k[j].recovering && !w->k[j].rec_fenced &&
+			    w->k[j].rec_region == r->value2)
+				FAIL(w, "node %u recovers %" PRIu64 " while %u recovers it", node,
+				     r->value2, j);
 		}
 		break;
 	case GROUP_REQ_SET_REGION_SYNC:
@@ -307,7 +313,7 @@ static void random_action(struct world *w)
 	if (trace)
 		fprintf(stderr, "[%u] action %" PRIu64 " node %u reg %" PRIu64 "\n", w->step, x, node,
 			reg);
-	if (x < 6) { /* crash */
+	if (x < 3) { /* crash */
 		sim_crash(s, node);
 		kreset(w, node);
 		return;
@@ -341,12 +347,12 @@ static void random_action(struct world *w)
 		sim_set_eagain(s, (unsigned)sim_below(s, 3) * 20);
 		return;
 	}
-	if (x < 38 && w->disk) {
-		sim_disk_fail(s, sim_below(s, 4) == 0);
+	if (x < 37 && w->disk) {
+		sim_disk_fail(s, sim_below(s, 8) == 0);
 		return;
 	}
-	if (!g)
-		return;
+	if (!g || k->leaving)
+		return; /* a suspended device sends nothing but its POSTSUSPEND */
 	if (x < 300) { /* start a write: MARK + FLUSH, or an integrated FLUSH */
 		bool b = false;
 
@@ -563,7 +569,8 @@ static int run(uint64_t seed, bool disk, unsigned n)
 	p.n_nodes = n;
 	p.type = disk ? GROUP_LOG_DISK : GROUP_LOG_CORE;
 	p.region_count = NREG;
-	p.sync_mode = RLOG_SYNC_DEFAULT;
+	/* "nosync" starts in sync (writes right away); the default resyncs everything first */
+	p.sync_mode = seed % 2 ? RLOG_SYNC_NONE : RLOG_SYNC_DEFAULT;
 	p.seed = seed;
 	p.disk_delay_max = 6;
 	p.on_reply = on_reply;
@@ -587,6 +594,10 @@ static int run(uint64_t seed, bool disk, unsigned n)
 	if (!w.failed)
 		finish(&w);
 	ret = w.failed;
+	printf("seed %" PRIu64 " %s %u nodes: %u write FLUSHes acked, %u -EIO, %u resync "
+	       "assignments, %" PRIu64 " messages\n",
+	       seed, disk ? "disk" : "core", n, w.flush_acks, w.flush_eio, w.resync_given,
+	       sim_sent(w.s));
 	if (ret)
 		fprintf(stderr, "FAILED: seed %" PRIu64 " (%s, %u nodes); replay with "
 				"CMLOG_SIM_SEED=%" PRIu64 "\n",
