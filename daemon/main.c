@@ -551,7 +551,7 @@ int main(int argc, char **argv)
 	d.pid_fd = -1;
 	d.exit_code = 1; /* until the loop runs */
 	if (parse_opts(argc, argv, &d.opts) != 0)
-		return 2;
+		return 1;
 	/* Check the lock before forking so the refusal reaches the terminal. */
 	holder = pidfile_holder(d.opts.pidfile);
 	if (holder > 0) {

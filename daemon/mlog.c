@@ -1288,6 +1288,21 @@ void mlog_table_status_fill(const struct mlog_table *t,
 			info->sync_count =
 				group_rlog(m->group) ? rlog_sync_count(group_rlog(m->group)) : 0;
 			info->disk_failed = info->disk_failed || info->group.disk_failed;
+			if (group_rlog(m->group)) {
+				const struct rlog *rl = group_rlog(m->group);
+				uint32_t k;
+
+				info->recovering = rlog_assignment(rl, &info->recovering_region,
+								   &info->recovering_node);
+				for (k = 0; k < info->group.n_members && k < GROUP_MAX_MEMBERS;
+				     k++) {
+					uint32_t node = info->group.members[k];
+
+					info->marks[k].node = node;
+					info->marks[k].regions = rlog_node_mark_count(rl, node);
+				}
+				info->n_marks = k;
+			}
 		} else {
 			info->sync_count = conservative_sync_count(m);
 		}

@@ -127,6 +127,15 @@ struct mlog_info {
 	uint64_t outstanding; /**< requests waiting for the group */
 	bool has_group;
 	struct group_status group; /**< valid when has_group */
+	/* From the replica, valid when has_group: */
+	bool recovering; /**< a resync assignment is outstanding */
+	uint64_t recovering_region;
+	uint32_t recovering_node;
+	uint32_t n_marks; /**< entries in marks[]: one per group member */
+	struct {
+		uint32_t node;
+		uint64_t regions; /**< rlog_node_mark_count */
+	} marks[GROUP_MAX_MEMBERS];
 };
 
 /**

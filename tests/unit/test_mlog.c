@@ -578,6 +578,26 @@ static void test_resume_and_routing(void **state)
 	mlog_table_destroy(t);
 }
 
+struct seen {
+	int n;
+	uint64_t luid[4];
+	enum mlog_state state[4];
+	bool has_group[4];
+	uint64_t sync_count[4];
+};
+
+static void collect(void *ctx, const struct mlog_info *i)
+{
+	struct seen *s = ctx;
+
+	assert_true(s->n < 4);
+	s->luid[s->n] = i->luid;
+	s->state[s->n] = i->state;
+	s->has_group[s->n] = i->has_group;
+	s->sync_count[s->n] = i->sync_count;
+	s->n++;
+}
+
 static void test_suspend_reload(void **state)
 {
 	struct mlog_table *t = new_table();
@@ -622,6 +642,20 @@ static void test_suspend_reload(void **state)
 	assert_int_equal(g->image_regions, 128);
 	assert_int_equal(g->image[1], 0xFB); /* region 10 dirty, the rest clean */
 	assert_int_equal(g->image[0], 0xFF);
+
+	/* the status hook: both instances, in (uuid, luid) order */
+	struct seen sn = {0};
+
+	mlog_table_status_fill(t, collect, &sn);
+	assert_int_equal(sn.n, 2);
+	assert_int_equal(sn.luid[0], 1);
+	assert_int_equal(sn.state[0], MLOG_SUSPENDED);
+	assert_false(sn.has_group[0]);
+	assert_int_equal(sn.sync_count[0], 128);
+	assert_int_equal(sn.luid[1], 2);
+	assert_int_equal(sn.state[1], MLOG_RESUMED);
+	assert_true(sn.has_group[1]);
+	assert_int_equal(mlog_table_active(t), 1);
 
 	m = mk(ULOG_DTR, U, 1);
 	assert_int_equal(now(t, &m)->error, 0);
