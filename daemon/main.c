@@ -261,7 +261,11 @@ static void dump_blackbox(const char *dir)
 		qb_log(LOG_ERR, "cannot write the blackbox to %s", path);
 }
 
-/* Fatal signals: write the flight recorder, then die with the same signal. */
+/*
+ * Fatal signals: write the flight recorder, then die with the same signal (SA_RESETHAND).
+ * qb_log_blackbox_write_to_file is not async-signal-safe; like corosync and pacemaker we
+ * accept that risk on a path that is dying anyway, for the chance of a post-mortem.
+ */
 static void fatal_signal(int sig)
 {
 	char path[1200];
