@@ -46,5 +46,27 @@ single_driver --uuid "$U" --luid 0x4200 esrch:in-sync:2 \
 	in-sync:30=0 in-sync:1=0 in-sync:2=1 sync-count=124 presuspend postsuspend dtr ||
 	single_fail "disk log C: reconnect after SIGKILL"
 echo "ok - after SIGKILL + restart the regions marked on the device are resynced, the rest kept"
+
+# D: a real block device (loop) named as "maj:min", as LVM's tables do: O_DIRECT, BLKSSZGET,
+# /sys/dev/block resolution, and the CTR reply names the device as "maj:min".
+if command -v losetup >/dev/null 2>&1; then
+	truncate -s 1M "$SINGLE_DIR/loopfile"
+	LOOP=$(losetup -f --show "$SINGLE_DIR/loopfile" 2>/dev/null) || LOOP=""
+fi
+if [ -n "${LOOP:-}" ]; then
+	cl_on_cleanup "losetup -d $LOOP 2>/dev/null"
+	single_standin --dev "$LOOP" disk || single_fail "stand-in disk scenario on $LOOP failed"
+	MM=$(printf '%d:%d' "0x$(stat -c %t "$LOOP")" "0x$(stat -c %T "$LOOP")")
+	single_driver --uuid "$U-loop" --luid 0x4300 "ctr:1024 clustered-disk $MM 8 nosync" \
+		resume mark:0 flush presuspend postsuspend dtr ||
+		single_fail "disk log on $MM"
+	[ "$(od -A n -t x1 -N 4 "$SINGLE_DIR/loopfile" | tr -d ' \n')" = 7252694d ] ||
+		single_fail "no header on the loop device"
+	[ "$(od -A n -t x1 -j 1024 -N 1 "$SINGLE_DIR/loopfile" | tr -d ' \n')" = fe ] ||
+		single_fail "region 0 not marked on the loop device"
+	echo "ok - clustered-disk log on $LOOP given as $MM"
+else
+	echo "# no loop device available: block-device variant skipped"
+fi
 single_kill_daemon TERM
 echo "PASS: clustered-disk log"
