@@ -35,7 +35,6 @@
 #include "daemon/disk.h"
 #include "daemon/mlog.h"
 #include "daemon/ulog_codec.h"
-#include "wire.h"
 
 /* A kernel request parked until the group (or the resume) answers it. */
 struct mlog_pending {
@@ -70,8 +69,6 @@ struct mlog {
 	bool transport_left;	      /* leave finished: destroy the handle at reap */
 	bool want_leave;	      /* POSTSUSPEND answered: leave at reap */
 	bool need_group;	      /* resume waiting for a node id or the disk read */
-	bool header_queued;	      /* block 0 written for this group (queue_header) */
-	int header_error;	      /* its write failed: fail the next bitmap write too */
 	struct mlog_pending *waiting; /* handed to the group */
 	struct mlog_pending *held;    /* arrived before the group existed */
 	struct mlog_pending *resumes; /* RESUME requests answered together */
@@ -417,8 +414,6 @@ static void start_group(struct mlog *m)
 		return;
 	}
 	m->need_group = false;
-	m->header_queued = false;
-	m->header_error = 0;
 	r = group_create(&m->group, &p, &mlog_group_ops, m);
 	if (r == 0)
 		r = group_start(m->group, m->image, m->image_regions);
@@ -632,9 +627,6 @@ static void on_disk_written(void *ctx, uint64_t cookie, int error)
 {
 	struct mlog *m = ctx;
 
-	if (!error && m->header_error)
-		error = m->header_error;
-
 	if (error)
 		qb_log(LOG_ERR, "log %s: write to log device %s failed: %s", m->uuid, m->args.dev,
 		       strerror(-error));
@@ -646,46 +638,6 @@ static void on_disk_written(void *ctx, uint64_t cookie, int error)
 	kick(m->t);
 }
 
-static void on_header_written(void *ctx, uint64_t cookie, int error)
-{
-	struct mlog *m = ctx;
-
-	if (error) {
-		qb_log(LOG_ERR, "log %s: header write to %s failed: %s", m->uuid, m->args.dev,
-		       strerror(-error));
-		m->header_error = error;
-	}
-}
-
-/*
- * Work-around for cluster/group.c (reported to its owner): with a logical block size of 512
- * or 1024 the group's writes start at the bitmap block (byte 1024) and never cover the
- * header, so the device would never carry the magic. Before the first bitmap write of a
- * group we queue block 0 ourselves: header (magic, version 2, nr_regions = region_count) and
- * zeros, exactly the kernel's layout (nothing else lives below byte 1024). The disk queue is
- * ordered and the bitmap write's fdatasync covers it; a failed header write fails the
- * bitmap write that follows (on_disk_written).
- */
-static int queue_header(struct mlog *m, uint64_t off)
-{
-	uint32_t bs = disk_block_size(m->disk);
-	uint8_t blk[RLOG_DISK_BITMAP_OFFSET];
-	struct wire_wr w;
-	int r;
-
-	if (m->header_queued || off == 0 || bs > RLOG_DISK_BITMAP_OFFSET)
-		return 0;
-	memset(blk, 0, sizeof(blk));
-	wire_wr_init(&w, blk, RLOG_DISK_HEADER_SIZE);
-	wire_put_le32(&w, RLOG_DISK_MAGIC);
-	wire_put_le32(&w, RLOG_DISK_VERSION);
-	wire_put_le64(&w, m->args.region_count);
-	r = disk_write(m->disk, 0, blk, 0, bs, on_header_written, m);
-	if (r == 0)
-		m->header_queued = true;
-	return r;
-}
-
 static int g_disk_write(void *ctx, uint64_t cookie, const uint8_t *buf, uint64_t off, size_t len)
 {
 	struct mlog *m = ctx;
@@ -693,9 +645,6 @@ static int g_disk_write(void *ctx, uint64_t cookie, const uint8_t *buf, uint64_t
 
 	if (!m->disk)
 		return -ENODEV;
-	r = queue_header(m, off);
-	if (r)
-		return r;
 	r = disk_write(m->disk, cookie, buf, off, len, on_disk_written, m);
 	qb_log(r ? LOG_ERR : LOG_DEBUG, "log %s: disk write %llu: %zu bytes at %llu: %s", m->uuid,
 	       (unsigned long long)cookie, len, (unsigned long long)off,
