@@ -95,6 +95,32 @@ static bool comp_settled(struct world *w, unsigned comp)
 
 static bool trace;
 
+/* The kernel's FLUSH covering @reg was answered: the write may go to the legs. */
+static void flush_acked(struct world *w, uint32_t node, uint64_t reg, const struct group_reply *r)
+{
+	struct knode *k = &w->k[node];
+
+	if (r->error) {
+		w->flush_eio++;
+		k->st[reg] = K_WRITING; /* must still be cleared; not a live write */
+		k->fenced[reg] = true;
+		return;
+	}
+	k->st[reg] = K_WRITING;
+	w->flush_acks++;
+	if (w->disk) {
+		size_t len;
+		const uint8_t *img = sim_disk_image(w->s, &len);
+
+		if (img[RLOG_DISK_BITMAP_OFFSET + reg / 8] & (1u << (reg % 8)))
+			FAIL(w, "node %u FLUSH acked, region %" PRIu64 " clean on disk", node, reg);
+	}
+	if (w->n_chk < 4096) {
+		w->chk_node[w->n_chk] = node;
+		w->chk_region[w->n_chk++] = reg;
+	}
+}
+
 static void on_reply(void *arg, uint32_t node, const struct group_req *req,
 		     const struct group_reply *r)
 {
@@ -111,31 +137,9 @@ static void on_reply(void *arg, uint32_t node, const struct group_req *req,
 
 	switch (req->type) {
 	case GROUP_REQ_FLUSH:
-		for (reg = 0; reg < NREG; reg++) {
-			if (k->st[reg] != K_FLUSHING || k->flush_token[reg] != req->token)
-				continue;
-			if (r->error) {
-				w->flush_eio++;
-				k->st[reg] = K_WRITING; /* must still be cleared; not a live write */
-				k->fenced[reg] = true;
-				continue;
-			}
-			k->st[reg] = K_WRITING;
-			w->flush_acks++;
-			if (w->disk) {
-				size_t len;
-				const uint8_t *img = sim_disk_image(w->s, &len);
-
-				if (img[RLOG_DISK_BITMAP_OFFSET + reg / 8] & (1u << (reg % 8)))
-					FAIL(w, "node %u FLUSH acked, region %" PRIu64
-						" clean on disk",
-					     node, reg);
-			}
-			if (w->n_chk < 4096) {
-				w->chk_node[w->n_chk] = node;
-				w->chk_region[w->n_chk++] = reg;
-			}
-		}
+		for (reg = 0; reg < NREG; reg++)
+			if (k->st[reg] == K_FLUSHING && k->flush_token[reg] == req->token)
+				flush_acked(w, node, reg, r);
 		break;
 	case GROUP_REQ_GET_RESYNC_WORK:
 		if (req->token != k->resync_token)
@@ -377,6 +381,13 @@ static void random_action(struct world *w)
 		k->fenced[reg] = false;
 		q.type = GROUP_REQ_FLUSH;
 		k->flush_token[reg] = sim_request(s, node, &q);
+		{
+			/* answered at once (nothing new to commit): on_reply ran before we knew */
+			const struct sim_reply_rec *rr = sim_reply(s, k->flush_token[reg]);
+
+			if (rr && rr->done)
+				flush_acked(w, node, reg, &rr->r);
+		}
 		return;
 	}
 	if (x < 550) { /* finish a write: CLEAR (+ FLUSH sometimes) */
@@ -485,14 +496,30 @@ static int finish(struct world *w)
 			sim_start(s, i);
 		}
 	sim_settle(s, 200000);
+	/* recoveries in progress finish (a FLUSH may wait for one) */
+	for (i = 1; i <= w->n; i++)
+		if (w->k[i].recovering && !w->k[i].setsync_token)
+			w->k[i].setsync_token =
+				req(w, i, GROUP_REQ_SET_REGION_SYNC, w->k[i].rec_region, true);
+	sim_settle(s, 200000);
 	check_step(w);
-	/* the kernels finish their writes */
+	/* the kernels finish their writes (every FLUSH was answered by now) */
 	for (i = 1; i <= w->n; i++) {
 		struct group_req q;
 
 		memset(&q, 0, sizeof(q));
 		for (r = 0; r < NREG; r++)
 			if (w->k[i].st[r]) {
+				if (w->k[i].st[r] == K_FLUSHING) {
+					uint64_t ar = 0;
+					uint32_t an = 0;
+					bool has = rlog_assignment(group_rlog(sim_group(s, i)), &ar, &an);
+
+					FAIL(w,
+					     "node %u: FLUSH of region %" PRIu64 " (token %" PRIu64
+					     ") never answered (assignment %d: %" PRIu64 " to %u)",
+					     i, r, w->k[i].flush_token[r], has, ar, an);
+				}
 				q.type = GROUP_REQ_CLEAR;
 				q.regions[0] = r;
 				q.n_regions = 1;
