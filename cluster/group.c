@@ -137,7 +137,8 @@ static bool settled(const struct group *g)
 
 static void hdr(struct group *g, struct cmsg *m, uint16_t type)
 {
-	m->version = (uint16_t)g->version;
+	/* STATE must be understood by every member, whatever it supports: the lowest version */
+	m->version = (uint16_t)(type == CMSG_STATE ? GROUP_PROTO_VERSION_MIN : g->version);
 	m->type = type;
 	m->nodeid = g->me;
 	m->seq = ++g->seq;

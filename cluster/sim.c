@@ -280,6 +280,8 @@ uint64_t sim_start(struct sim *s, uint32_t node)
 	gp.my_nodeid = node;
 	if (group_create(&nd->g, &gp, &sim_ops, nd))
 		return 0;
+	if (s->p.max_version[node])
+		group_set_max_version(nd->g, s->p.max_version[node]);
 	if (s->p.type == GROUP_LOG_DISK &&
 	    rlog_disk_decode_header(s->disk, s->disk_len, &nr) == RLOG_DISK_OK)
 		group_start(nd->g, s->disk + RLOG_DISK_BITMAP_OFFSET, nr);
@@ -660,6 +662,14 @@ const uint8_t *sim_disk_image(const struct sim *s, size_t *len)
 {
 	*len = s->disk_len;
 	return s->disk;
+}
+
+int sim_disk_poke(struct sim *s, uint64_t off, const void *buf, size_t len)
+{
+	if (off > s->disk_len || len > s->disk_len - off)
+		return -EINVAL;
+	memcpy(s->disk + off, buf, len);
+	return 0;
 }
 
 struct group *sim_group(const struct sim *s, uint32_t node)
