@@ -216,7 +216,7 @@ struct group_status {
 	bool quorate;
 	bool transport_up;
 	bool disk_failed;
-	bool settling; /**< a barrier or a state transfer is in progress (replica may change) */
+	bool settling;	  /**< a barrier or a state transfer is in progress (replica may change) */
 	uint32_t writer;  /**< 0 when none / core */
 	uint32_t version; /**< protocol version in use */
 	uint32_t n_members;

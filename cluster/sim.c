@@ -272,7 +272,8 @@ uint64_t sim_start(struct sim *s, uint32_t node)
 	if (!nd->up || nd->g)
 		return 0;
 	memset(&gp, 0, sizeof(gp));
-	snprintf(gp.uuid, sizeof(gp.uuid), "LVM-sim-log-%llu", (unsigned long long)s->p.region_count);
+	snprintf(gp.uuid, sizeof(gp.uuid), "LVM-sim-log-%llu",
+		 (unsigned long long)s->p.region_count);
 	gp.type = s->p.type;
 	gp.region_count = s->p.region_count;
 	gp.sync_mode = s->p.sync_mode;
@@ -502,7 +503,8 @@ static bool complete_write(struct sim *s, bool force)
 	struct sim_write w;
 
 	for (k = 0; k < s->wn; k++)
-		if ((force || s->w[k].due <= s->steps) && (best == SIZE_MAX || s->w[k].due < s->w[best].due))
+		if ((force || s->w[k].due <= s->steps) &&
+		    (best == SIZE_MAX || s->w[k].due < s->w[best].due))
 			best = k;
 	if (best == SIZE_MAX)
 		return false;

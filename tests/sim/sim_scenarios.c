@@ -15,13 +15,13 @@
 static unsigned checks_failed;
 static const char *scenario;
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s: %s:%d: check failed: %s\n", scenario, __FILE__,       \
-				__LINE__, #cond);                                                  \
-			checks_failed++;                                                           \
-		}                                                                                  \
+#define CHECK(cond)                                                                          \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			fprintf(stderr, "%s: %s:%d: check failed: %s\n", scenario, __FILE__, \
+				__LINE__, #cond);                                            \
+			checks_failed++;                                                     \
+		}                                                                            \
 	} while (0)
 
 static struct sim *mk(unsigned n, enum group_log_type type, uint64_t regions,
@@ -163,7 +163,7 @@ static void s010(void)
 		t = rq_regions(s, 1, GROUP_REQ_CLEAR, &r5, 1);
 		CHECK(done_ok(s, t));
 		t = rq(s, 1, GROUP_REQ_FLUSH, 0, false);
-		CHECK(done_ok(s, t)); /* nothing new: the clear is deferred */
+		CHECK(done_ok(s, t));  /* nothing new: the clear is deferred */
 		sim_settle(s, 100000); /* the idle timer sends the clear */
 		for (i = 1; i <= n; i++) {
 			CHECK(clean(s, (uint32_t)i, 5));
@@ -265,7 +265,8 @@ static void s040(void)
 	sim_settle(s, 100000);
 	t = rq(s, 1, GROUP_REQ_GET_RESYNC_WORK, 0, false);
 	sim_settle(s, 100000);
-	CHECK(done_ok(s, t) && sim_reply(s, t)->r.value == 1 && sim_reply(s, t)->r.value2 == region);
+	CHECK(done_ok(s, t) && sim_reply(s, t)->r.value == 1 &&
+	      sim_reply(s, t)->r.value2 == region);
 	sim_destroy(s);
 }
 
@@ -468,7 +469,7 @@ static void s100(void)
 	m.u.req.region = 9;
 	m.u.req.in_sync = false;
 	CHECK(cmsg_encode(&m, NULL, buf, sizeof(buf), &len) == 0);
-	sim_inject(s, 1, 1, buf, len);		  /* claims node 2, delivered from node 1 */
+	sim_inject(s, 1, 1, buf, len);		     /* claims node 2, delivered from node 1 */
 	sim_inject(s, 1, 2, buf, CMSG_HDR_SIZE - 1); /* short */
 	buf[0] ^= 0xff;
 	sim_inject(s, 1, 2, buf, len); /* bad magic */
@@ -494,11 +495,16 @@ int main(void)
 		const char *name;
 		void (*fn)(void);
 	} list[] = {
-		{"010 mark-flush-clear", s010},	    {"020 group commit", s020},
-		{"030 crash mid-write", s030},	    {"040 resync holder crash", s040},
-		{"050 writer crash", s050},	    {"060 join with 16M regions", s060},
-		{"070 confchg during transfer", s070}, {"080 partition", s080},
-		{"090 rolling version", s090},	    {"100 bad messages", s100},
+		{"010 mark-flush-clear", s010},
+		{"020 group commit", s020},
+		{"030 crash mid-write", s030},
+		{"040 resync holder crash", s040},
+		{"050 writer crash", s050},
+		{"060 join with 16M regions", s060},
+		{"070 confchg during transfer", s070},
+		{"080 partition", s080},
+		{"090 rolling version", s090},
+		{"100 bad messages", s100},
 	};
 	unsigned i, passed = 0, failed = 0;
 
