@@ -126,7 +126,8 @@ bool group_is_member(const struct group *g, uint32_t node)
 /* State-changing messages leave only from a synced, quorate member outside a barrier. */
 static bool can_send_data(const struct group *g)
 {
-	return g->synced && !g->stale && g->quorate && g->transport_up && !g->in_barrier && !g->receiving;
+	return g->synced && !g->stale && g->quorate && g->transport_up && !g->in_barrier &&
+	       !g->receiving;
 }
 
 /* Answers may be given only from a settled replica (not while a barrier may drop it). */
@@ -137,7 +138,8 @@ static bool settled(const struct group *g)
 
 static void hdr(struct group *g, struct cmsg *m, uint16_t type)
 {
-	m->version = (uint16_t)g->version;
+	/* STATE must be understood by every member, whatever it supports: the lowest version */
+	m->version = (uint16_t)(type == CMSG_STATE ? GROUP_PROTO_VERSION_MIN : g->version);
 	m->type = type;
 	m->nodeid = g->me;
 	m->seq = ++g->seq;
@@ -378,7 +380,8 @@ static void local_clear(struct group *g, uint64_t r)
 static void add_waiter(struct group *g, uint64_t token, enum flush_stage st, uint64_t commit_id,
 		       uint64_t need_gen)
 {
-	struct waiter w = {.token = token, .stage = st, .commit_id = commit_id, .need_gen = need_gen};
+	struct waiter w = {
+		.token = token, .stage = st, .commit_id = commit_id, .need_gen = need_gen};
 
 	if (DARRAY_PUSH(g->waiters, w))
 		reply(g, token, -ENOMEM, 0, 0);
@@ -488,8 +491,8 @@ void group_request(struct group *g, const struct group_req *req)
 		 * rule 1): answer locally, recovering = 0 with the exact hint. Only when nothing
 		 * of ours is waiting in the order, so the answer sees every earlier request.
 		 */
-		if (can_send_data(g) && g->n_members == 1 && g->members[0] == g->me &&
-		    !g->held.n && !g->inflight.n) {
+		if (can_send_data(g) && g->n_members == 1 && g->members[0] == g->me && !g->held.n &&
+		    !g->inflight.n) {
 			bool rec = false;
 			uint64_t hint = 0;
 
@@ -999,7 +1002,8 @@ bool group_wants_pump(const struct group *g)
 	if (can_send_data(g) && (g->held.n || g->commit_queued))
 		return true;
 	return g->p.type == GROUP_LOG_DISK && settled(g) && g->writer == g->me && !g->disk_busy &&
-	       !g->disk_failed && !g->write_failed && g->quorate && (g->need_full_write || g->gen > g->written_gen);
+	       !g->disk_failed && !g->write_failed && g->quorate &&
+	       (g->need_full_write || g->gen > g->written_gen);
 }
 
 void group_set_quorate(struct group *g, bool quorate)

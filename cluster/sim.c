@@ -272,7 +272,8 @@ uint64_t sim_start(struct sim *s, uint32_t node)
 	if (!nd->up || nd->g)
 		return 0;
 	memset(&gp, 0, sizeof(gp));
-	snprintf(gp.uuid, sizeof(gp.uuid), "LVM-sim-log-%llu", (unsigned long long)s->p.region_count);
+	snprintf(gp.uuid, sizeof(gp.uuid), "LVM-sim-log-%llu",
+		 (unsigned long long)s->p.region_count);
 	gp.type = s->p.type;
 	gp.region_count = s->p.region_count;
 	gp.sync_mode = s->p.sync_mode;
@@ -280,6 +281,8 @@ uint64_t sim_start(struct sim *s, uint32_t node)
 	gp.my_nodeid = node;
 	if (group_create(&nd->g, &gp, &sim_ops, nd))
 		return 0;
+	if (s->p.max_version[node])
+		group_set_max_version(nd->g, s->p.max_version[node]);
 	if (s->p.type == GROUP_LOG_DISK &&
 	    rlog_disk_decode_header(s->disk, s->disk_len, &nr) == RLOG_DISK_OK)
 		group_start(nd->g, s->disk + RLOG_DISK_BITMAP_OFFSET, nr);
@@ -500,7 +503,8 @@ static bool complete_write(struct sim *s, bool force)
 	struct sim_write w;
 
 	for (k = 0; k < s->wn; k++)
-		if ((force || s->w[k].due <= s->steps) && (best == SIZE_MAX || s->w[k].due < s->w[best].due))
+		if ((force || s->w[k].due <= s->steps) &&
+		    (best == SIZE_MAX || s->w[k].due < s->w[best].due))
 			best = k;
 	if (best == SIZE_MAX)
 		return false;
@@ -660,6 +664,14 @@ const uint8_t *sim_disk_image(const struct sim *s, size_t *len)
 {
 	*len = s->disk_len;
 	return s->disk;
+}
+
+int sim_disk_poke(struct sim *s, uint64_t off, const void *buf, size_t len)
+{
+	if (off > s->disk_len || len > s->disk_len - off)
+		return -EINVAL;
+	memcpy(s->disk + off, buf, len);
+	return 0;
 }
 
 struct group *sim_group(const struct sim *s, uint32_t node)

@@ -38,7 +38,8 @@ struct sim_params {
 	uint64_t seed;
 	unsigned eagain_pct;	 /**< chance (0..100) that a send is refused */
 	unsigned disk_delay_max; /**< a write lands 1..max steps after it is issued */
-	bool trace; /**< print confchgs and group events on stderr */
+	bool trace;		 /**< print confchgs and group events on stderr */
+	uint32_t max_version[SIM_MAX_NODES + 1]; /**< per node (0 = default), test hook */
 	sim_reply_fn on_reply;
 	void *arg;
 };
@@ -88,6 +89,8 @@ bool sim_settle(struct sim *s, unsigned max_steps);
 void sim_set_eagain(struct sim *s, unsigned pct);
 void sim_disk_fail(struct sim *s, bool fail);
 const uint8_t *sim_disk_image(const struct sim *s, size_t *len);
+/** Test setup: write @len bytes at @off of the log device directly. */
+int sim_disk_poke(struct sim *s, uint64_t off, const void *buf, size_t len);
 
 struct group *sim_group(const struct sim *s, uint32_t node);
 bool sim_node_up(const struct sim *s, uint32_t node);
