@@ -705,6 +705,16 @@ bool cmcpg_quorum_is_quorate(const struct cmcpg_quorum *q)
 	return q->quorate;
 }
 
+void cmcpg_quorum_refresh(struct cmcpg_quorum *q)
+{
+	int quorate = 0;
+
+	if (!q->have_handle)
+		return;
+	if (quorum_getquorate(q->handle, &quorate) == CS_OK && (quorate != 0) != q->quorate)
+		quorum_set(q, quorate != 0);
+}
+
 void cmcpg_quorum_destroy(struct cmcpg_quorum *q)
 {
 	if (!q)

@@ -93,6 +93,13 @@ struct cmcpg_quorum;
 int cmcpg_quorum_create(struct cmcpg_quorum **out, qb_loop_t *loop,
 			void (*changed)(void *ctx, bool quorate), void *ctx);
 bool cmcpg_quorum_is_quorate(const struct cmcpg_quorum *q);
+/**
+ * Ask corosync for the current quorum state now (quorum_getquorate, a short local IPC) and
+ * report a change through @changed before returning. Quorum and CPG callbacks come over
+ * different connections in no fixed order; calling this before a CPG confchg is handed on
+ * makes the group see the quorum of (at least) that ring first (cluster/group.h).
+ */
+void cmcpg_quorum_refresh(struct cmcpg_quorum *q);
 void cmcpg_quorum_destroy(struct cmcpg_quorum *q);
 
 #endif /* CMLOG_CLUSTER_CPG_H */

@@ -473,6 +473,14 @@ static void on_quorum(void *ctx, bool quorate)
 	}
 }
 
+static void sync_quorum(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->quorum)
+		cmcpg_quorum_refresh(d->quorum);
+}
+
 /* ---- timers and signals ---------------------------------------------------------------------------- */
 
 static void tick_cb(void *data)
@@ -614,6 +622,8 @@ int main(int argc, char **argv)
 	env.reply_ctx = &d;
 	env.kick = kick;
 	env.kick_ctx = &d;
+	env.sync_quorum = sync_quorum;
+	env.sync_quorum_ctx = &d;
 	r = mlog_table_create(&d.table, &env);
 	if (r) {
 		qb_log(LOG_ERR, "cannot create the log table: %s", strerror(-r));

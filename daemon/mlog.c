@@ -705,6 +705,9 @@ void mlog_transport_confchg(struct mlog *m, const uint32_t *members, size_t n_me
 			    const uint32_t *left, size_t n_left, const uint32_t *joined,
 			    size_t n_joined)
 {
+	/* group.h: quorum of a ring before its confchg (the two come over different IPCs). */
+	if (m->t->env.sync_quorum)
+		m->t->env.sync_quorum(m->t->env.sync_quorum_ctx);
 	if (m->group)
 		group_confchg(m->group, members, n_members, left, n_left, joined, n_joined);
 	kick(m->t);

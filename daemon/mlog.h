@@ -59,6 +59,12 @@ struct mlog_env {
 	 */
 	void (*kick)(void *ctx);
 	void *kick_ctx;
+	/**
+	 * Called before a membership change is handed to a group, so that the quorum of that
+	 * ring is reported first (mlog_table_set_quorate). May be NULL.
+	 */
+	void (*sync_quorum)(void *ctx);
+	void *sync_quorum_ctx;
 	/** Local node id when the transport cannot tell yet (0 = ask the transport). */
 	uint32_t nodeid;
 };
