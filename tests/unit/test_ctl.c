@@ -138,6 +138,10 @@ static void test_builders(void **state)
 				 .protocol_version = 2,
 				 .gen = 8,
 				 .pending_requests = 1,
+				 .has_digest = true,
+				 .digest = 0x0123456789abcdefull,
+				 .commits_sent = 7,
+				 .synced = true,
 				 .n_members = 2,
 				 .members = mem,
 				 .n_marks = 1,
@@ -155,6 +159,9 @@ static void test_builders(void **state)
 	l.sync_count = 3;
 	l.n_members = 0;
 	l.n_marks = 0;
+	l.has_digest = false;
+	l.synced = false;
+	l.commits_sent = 0;
 	assert_int_equal(ctl_status_add_log(o, &l), 0);
 	assert_string_equal(
 		js(o),
@@ -165,12 +172,14 @@ static void test_builders(void **state)
 		"\"region_count\":3,\"sync_count\":1,\"sync_percent\":33.33,"
 		"\"in_sync\":false,\"recovering\":{\"region\":1,\"node_id\":3},"
 		"\"disk_state\":\"D\",\"writer\":3,\"protocol_version\":2,\"gen\":8,"
-		"\"pending_requests\":1,\"members\":[1,3],\"marks\":[{\"node_id\":1,"
+		"\"pending_requests\":1,\"synced\":true,\"commits_sent\":7,"
+		"\"digest\":\"0123456789abcdef\",\"members\":[1,3],\"marks\":[{\"node_id\":1,"
 		"\"regions\":5}]},{\"uuid\":\"V\",\"luid\":4,\"type\":\"core\","
 		"\"state\":\"joining\",\"region_size\":4096,\"region_count\":3,"
 		"\"sync_count\":3,\"sync_percent\":100.00,\"in_sync\":true,"
 		"\"recovering\":null,\"disk_state\":null,\"writer\":3,"
-		"\"protocol_version\":2,\"gen\":8,\"pending_requests\":1,\"members\":[],"
+		"\"protocol_version\":2,\"gen\":8,\"pending_requests\":1,\"synced\":false,"
+		"\"commits_sent\":0,\"digest\":null,\"members\":[],"
 		"\"marks\":[]}]}");
 	l.uuid = NULL;
 	assert_int_equal(ctl_status_add_log(o, &l), -EINVAL);
