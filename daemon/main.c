@@ -764,7 +764,7 @@ static void fill_log(void *ctx, const struct mlog_info *i)
 	l.uuid = i->uuid;
 	l.luid = i->luid;
 	l.disk = i->disk;
-	l.region_size = i->region_size;
+	l.region_size = i->region_size * 512u; /* sectors to bytes */
 	l.region_count = i->region_count;
 	l.sync_count = i->sync_count;
 	l.recovering = i->recovering;

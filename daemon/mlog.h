@@ -141,7 +141,7 @@ struct mlog_info {
 	enum mlog_state state;
 	bool disk;
 	char dev[MLOG_DEV_MAX];
-	uint64_t region_size;
+	uint64_t region_size; /**< sectors (as in the CTR line) */
 	uint64_t region_count;
 	uint64_t sync_count;
 	bool presuspended;
