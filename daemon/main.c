@@ -88,6 +88,7 @@ struct daemon {
 
 /* Only for the fatal-signal path, which has no context argument. */
 static char fatal_dump_dir[1024] = "/tmp";
+static struct flight *fatal_flight;
 
 static void usage(FILE *f)
 {
@@ -277,6 +278,25 @@ static void notify_ready(int *ready_fd, unsigned char code)
 
 /* ---- blackbox ---------------------------------------------------------------------------------- */
 
+/* The flight recorder as text next to the blackbox: <dir>/cmlogd-flight-<pid>-<time>. */
+static int dump_flight(const struct flight *f, const char *dir, char *path, size_t cap)
+{
+	FILE *out;
+	int r;
+
+	if (!f)
+		return -EINVAL;
+	snprintf(path, cap, "%s/cmlogd-flight-%ld-%lld", dir, (long)getpid(),
+		 (long long)time(NULL));
+	out = fopen(path, "we");
+	if (!out)
+		return -errno;
+	r = flight_print(f, out);
+	if (fclose(out) != 0 && r == 0)
+		r = -EIO;
+	return r;
+}
+
 static void dump_blackbox(const char *dir)
 {
 	char path[1200];
@@ -297,6 +317,7 @@ static void fatal_signal(int sig)
 
 	logging_blackbox_path(path, sizeof(path), fatal_dump_dir);
 	qb_log_blackbox_write_to_file(path);
+	dump_flight(fatal_flight, fatal_dump_dir, path, sizeof(path));
 	raise(sig);
 }
 
@@ -536,11 +557,18 @@ static void log_instance(void *ctx, const struct mlog_info *i)
 static int32_t sig_usr1(int32_t sig, void *data)
 {
 	struct daemon *d = data;
+	char path[1200];
+	int r;
 
 	qb_log(LOG_NOTICE, "SIGUSR1: %zu logs, %zu active", mlog_table_count(d->table),
 	       mlog_table_active(d->table));
 	mlog_table_status_fill(d->table, log_instance, d);
 	dump_blackbox(d->opts.state_dir);
+	r = dump_flight(d->flight, d->opts.state_dir, path, sizeof(path));
+	if (r)
+		qb_log(LOG_ERR, "cannot write the flight recorder to %s: %s", path, strerror(-r));
+	else
+		qb_log(LOG_NOTICE, "flight recorder written to %s", path);
 	return 0;
 }
 
@@ -1035,6 +1063,7 @@ int main(int argc, char **argv)
 	}
 	flight_add(d.flight, wall_ms(), FLIGHT_REQUEST, NULL, "cmlogd %s starting (pid %ld)",
 		   PACKAGE_VERSION, (long)getpid());
+	fatal_flight = d.flight;
 
 	d.loop = qb_loop_create();
 	if (!d.loop) {
@@ -1138,6 +1167,7 @@ err_table:
 err_loop:
 	qb_loop_destroy(d.loop);
 err_pid:
+	fatal_flight = NULL;
 	flight_destroy(d.flight);
 	unlink(d.opts.pidfile);
 	close(d.pid_fd);
