@@ -661,6 +661,11 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 				   hint);
 		break;
 	case CMSG_DURABLE:
+		/* only the writer's, and never beyond what this replica committed */
+		if (sender != g->writer || m->u.gen > g->gen) {
+			bad(g, sender);
+			return;
+		}
 		if (m->u.gen > g->durable_gen)
 			g->durable_gen = m->u.gen;
 		break;
@@ -860,8 +865,8 @@ static void maybe_write(struct group *g)
 	bool full;
 	int ret;
 
-	if (g->p.type != GROUP_LOG_DISK || !settled(g) || g->writer != g->me || !g->quorate ||
-	    !g->transport_up || g->disk_busy || g->disk_failed || g->write_failed)
+	if (g->p.type != GROUP_LOG_DISK || !settled(g) || g->stale || g->writer != g->me ||
+	    !g->quorate || !g->transport_up || g->disk_busy || g->disk_failed || g->write_failed)
 		return;
 	if (!g->need_full_write && g->gen <= g->written_gen)
 		return;
@@ -941,7 +946,7 @@ void group_disk_done(struct group *g, uint64_t cookie, int error)
 		g->write_stale = false;
 		return;
 	}
-	if (g->writer != g->me || !g->synced)
+	if (g->writer != g->me || !g->synced || g->stale)
 		return; /* no longer ours: the current writer rewrote everything */
 	m.type = error ? CMSG_DISK_FAILED : CMSG_DURABLE;
 	m.u.gen = g->write_gen;
@@ -1001,8 +1006,8 @@ bool group_wants_pump(const struct group *g)
 		return true;
 	if (can_send_data(g) && (g->held.n || g->commit_queued))
 		return true;
-	return g->p.type == GROUP_LOG_DISK && settled(g) && g->writer == g->me && !g->disk_busy &&
-	       !g->disk_failed && !g->write_failed && g->quorate &&
+	return g->p.type == GROUP_LOG_DISK && settled(g) && !g->stale && g->writer == g->me &&
+	       !g->disk_busy && !g->disk_failed && !g->write_failed && g->quorate &&
 	       (g->need_full_write || g->gen > g->written_gen);
 }
 

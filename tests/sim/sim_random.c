@@ -349,6 +349,23 @@ static void random_action(struct world *w)
 		fence_moved(w);
 		return;
 	}
+	if (x < 34 && g) { /* the local corosync dies (fenced like a partition) or comes back */
+		uint64_t r;
+		struct group_status st;
+
+		group_get_status(g, &st);
+		if (st.transport_up) {
+			sim_disconnect(s, node);
+			for (r = 0; r < NREG; r++)
+				if (k->st[r])
+					k->fenced[r] = true;
+			if (k->recovering)
+				k->rec_fenced = true;
+		} else {
+			sim_reconnect(s, node);
+		}
+		return;
+	}
 	if (x < 36) {
 		sim_set_eagain(s, (unsigned)sim_below(s, 3) * 20);
 		return;
@@ -493,6 +510,8 @@ static int finish(struct world *w)
 			sim_revive(s, i);
 	}
 	sim_heal(s);
+	for (i = 1; i <= w->n; i++)
+		sim_reconnect(s, i);
 	for (i = 1; i <= w->n; i++)
 		if (!sim_group(s, i)) {
 			kreset(w, i);
@@ -641,7 +660,9 @@ static int run(uint64_t seed, bool disk, unsigned n)
 
 int main(void)
 {
-	static const uint64_t seeds[] = {1, 2, 3, 4, 5, 6, 7, 8, 42, 1234, 99991, 31337};
+	static const uint64_t seeds[] = {
+		1,  2,	3,  4,	5,   6,	  7,   8,   9,	 10,  11,  12,	13,  14,   15,	  16,	17,
+		18, 19, 20, 42, 101, 127, 137, 142, 168, 261, 269, 277, 366, 1234, 99991, 31337};
 	const char *env = getenv("CMLOG_SIM_SEED");
 
 	trace = getenv("CMLOG_SIM_TRACE") != NULL;
