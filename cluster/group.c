@@ -356,17 +356,15 @@ static bool nothing_in_flight(const struct group *g)
 
 static void local_mark(struct group *g, uint64_t r)
 {
-	bool was_clearing;
-
 	rset_add(&g->my_marks, r);
-	was_clearing = rset_del(&g->pend_clears, r);
+	/* a deferred clear of this region is cancelled (the activity set keeps it hot) */
+	rset_del(&g->pend_clears, r);
 	/*
 	 * No message when the replicated state already holds our mark and nothing of ours that
 	 * could change that is in flight (a sent clear would remove it).
 	 */
 	if (settled(g) && nothing_in_flight(g) && rlog_node_marked(g->rl, g->me, r))
 		return;
-	(void)was_clearing;
 	rset_add(&g->pend_marks, r);
 }
 

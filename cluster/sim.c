@@ -458,8 +458,8 @@ void sim_partition(struct sim *s, const uint32_t *side, size_t n)
 
 void sim_heal(struct sim *s)
 {
-	uint32_t all[SIM_MAX_NODES], own[SIM_MAX_NODES], joined[SIM_MAX_NODES];
-	unsigned i, j, n_all, n_own, n_j, target = 0, old[SIM_MAX_NODES + 1];
+	uint32_t all[SIM_MAX_NODES], joined[SIM_MAX_NODES];
+	unsigned i, j, n_all, n_j, target = 0, old[SIM_MAX_NODES + 1];
 	bool found = false;
 
 	for (i = 1; i <= s->p.n_nodes; i++) {
@@ -480,20 +480,15 @@ void sim_heal(struct sim *s)
 	for (i = 0; i < n_all; i++) {
 		uint32_t me = all[i];
 
-		n_own = 0;
 		n_j = 0;
-		for (j = 0; j < n_all; j++) {
-			if (old[all[j]] == old[me])
-				own[n_own++] = all[j];
-			else
+		for (j = 0; j < n_all; j++)
+			if (old[all[j]] != old[me])
 				joined[n_j++] = all[j];
-		}
 		if (n_j && s->p.trace)
 			fprintf(stderr, "  sim: heal: node %u sees %u joined\n", me, n_j);
 		if (n_j)
 			group_confchg(s->nodes[me].g, all, n_all, NULL, 0, joined, n_j);
 	}
-	(void)own;
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
