@@ -547,16 +547,6 @@ static void apply_batches(struct group *g, uint32_t node, const uint64_t *v, uin
 	}
 }
 
-static bool marked_by_other(const struct group *g, uint64_t region, uint32_t node)
-{
-	uint32_t i;
-
-	for (i = 0; i < g->n_members; i++)
-		if (g->members[i] != node && rlog_node_marked(g->rl, g->members[i], region))
-			return true;
-	return false;
-}
-
 static struct inflight *find_inflight(struct group *g, uint64_t token, enum group_req_type type)
 {
 	size_t i;
@@ -620,20 +610,8 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 		}
 		break;
 	case CMSG_RESYNC_REQ:
+		/* rlog never hands out a region another member still marks (log/rlog.h). */
 		rlog_get_resync_work(g->rl, sender, &region, &found);
-		if (found && marked_by_other(g, region, sender)) {
-			/*
-			 * Another member still marks the region: its write is in flight on every
-			 * leg (the region was in sync when it started; it went out of sync because
-			 * a co-marking node died). Recovering it now would race that write, so
-			 * hand it out only after the mark is cleared: give the assignment back
-			 * (the region is already out of sync; the cursor returns to it). Every
-			 * replica does the same here. (log/ should skip such regions itself.)
-			 */
-			rlog_set_region_sync(g->rl, sender, region, false);
-			found = false;
-			region = 0;
-		}
 		if (sender == g->me)
 			own_result(g, m->u.req.req_id, GROUP_REQ_GET_RESYNC_WORK, 0, found,
 				   found ? region : 0);

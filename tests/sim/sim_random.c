@@ -13,9 +13,7 @@
  *   - every request is answered at most once (the sim counts errors).
  * At the end everything is healed and restarted and the resync must finish (liveness).
  * Writes and recoveries of a node on an inquorate side or whose corosync died are "fenced":
- * excluded from the cross-node checks, as a real cluster would fence that node. A recovery
- * whose assignment log/ released because another node set the region out of sync is fenced
- * too (rlog_set_region_sync releases whoever sends it; reported to log/).
+ * excluded from the cross-node checks, as a real cluster would fence that node.
  * Environment: CMLOG_SIM_SEED=n (one seed), CMLOG_SIM_NODES=1..5, CMLOG_SIM_DISK=0|1,
  * CMLOG_SIM_TRACE=1 (every reply, action, confchg, event and disk write on stderr).
  */
@@ -173,14 +171,6 @@ static void on_reply(void *arg, uint32_t node, const struct group_req *req,
 		}
 		break;
 	case GROUP_REQ_SET_REGION_SYNC:
-		/*
-		 * rlog releases the assignment of a region put out of sync by anyone (a leg
-		 * failure): the recovering kernel no longer holds it (reported to log/).
-		 */
-		if (!req->in_sync && !r->error)
-			for (j = 1; j <= w->n; j++)
-				if (w->k[j].recovering && w->k[j].rec_region == req->region)
-					w->k[j].rec_fenced = true;
 		if (req->token == k->setsync_token) {
 			k->setsync_token = 0;
 			if (req->in_sync && k->recovering && k->rec_region == req->region)
