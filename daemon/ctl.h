@@ -135,6 +135,8 @@ struct ctl_log_info {
 	uint64_t digest;       /**< rlog_digest() of the replica: "digest" as 16 hex digits */
 	uint64_t commits_sent; /**< group_status.commits_sent */
 	bool synced;	       /**< group_status.synced */
+	uint64_t requests;     /**< kernel requests handled for this instance */
+	uint64_t hot_requests; /**< of which hot-path ones (not in the flight recorder) */
 };
 
 struct ctl_member {

@@ -802,6 +802,8 @@ static void fill_log(void *ctx, const struct mlog_info *i)
 	l.disk_state = !i->disk ? CTL_DISK_NONE : i->disk_failed ? CTL_DISK_DEAD : CTL_DISK_ALIVE;
 	l.pending_requests = i->outstanding;
 	l.has_digest = i->has_digest;
+	l.requests = i->requests;
+	l.hot_requests = i->hot_requests;
 	l.digest = i->digest;
 	if (i->has_group) {
 		l.writer = i->group.writer;
