@@ -42,7 +42,10 @@ CTL="$top_builddir/cmlogctl"
 cl_exec 1 "$CTL" -c /dev/null status >"$SINGLE_DIR/st1.out" || single_fail "no status while corosync is down"
 grep -q '^  connected:  no$' "$SINGLE_DIR/st1.out" || single_fail "connected while corosync is down"
 grep -q '^  quorate:    no$' "$SINGLE_DIR/st1.out" || single_fail "quorate while corosync is down"
-echo "ok - cmlogd starts while corosync is down and answers status (connected: no)"
+cl_exec 1 "$CTL" -c /dev/null status --cluster >"$SINGLE_DIR/st2.out" ||
+	single_fail "status --cluster while corosync is down"
+grep -q '^Cluster view: 1 node$' "$SINGLE_DIR/st2.out" || single_fail "status --cluster without corosync: not the local node only"
+echo "ok - cmlogd starts while corosync is down and answers status (connected: no) and status --cluster (local node only)"
 cl_start_node 1 || single_fail "cannot start corosync"
 cl_wait_quorate 1 || single_fail "corosync not quorate"
 for i in $(seq 1 50); do
