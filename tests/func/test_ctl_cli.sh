@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2086,SC2154 # top_srcdir/top_builddir come from the harness
 # test_ctl_cli.sh: cmlogctl against the real cmlogd over its control socket (daemon/ctl.c),
 # on a one-node corosync cluster in a network namespace (tests/func/single_lib.sh), with logs
 # activated through the kernel stand-in driver: text and JSON output, exit codes for bad
@@ -11,6 +12,7 @@
 # three members with different protocol versions) and a log whose resync progresses by
 # itself (watch's rate).
 set -u
+# $R, $CTL ... and $NOBODY are command prefixes, split into words on purpose.
 . "$top_srcdir/tests/func/single_lib.sh"
 CTL="$top_builddir/cmlogctl"
 FAKE="$top_builddir/tests/func/ctl_fake_daemon"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2154 # top_srcdir/top_builddir come from the harness
 # `cmlogctl status --cluster` against real cmlogd on three corosync nodes: one node's query
 # lists every node's daemon (through the daemon group "cmlog:daemon") and the log on each,
 # the replica digests are equal on every node, `members` lists the three daemons, and a node
@@ -10,7 +11,9 @@ CMLOGD="$top_builddir/daemon/cmlogd"
 CMLOGCTL="$top_builddir/cmlogctl"
 DRIVER="$top_builddir/tests/func/daemon_driver"
 cl_require_root_or_skip
-[ -x "$CMLOGD" ] && [ -x "$CMLOGCTL" ] && [ -x "$DRIVER" ] || cl_skip "cmlogd/cmlogctl not built"
+if ! [ -x "$CMLOGD" ] || ! [ -x "$CMLOGCTL" ] || ! [ -x "$DRIVER" ]; then
+	cl_skip "cmlogd/cmlogctl not built"
+fi
 command -v jq >/dev/null || cl_skip "jq not installed"
 N=3
 cl_init $N 1000 || exit 99
@@ -124,7 +127,9 @@ ms=$(((t1 - t0) / 1000000))
 [ "$(jq -r '.nodes[] | select(.node_id == 3) | "\(.reachable) \(.error)"' "$CL_TMP/cluster-stop.json")" = "false no answer" ] ||
 	{ cat "$CL_TMP/cluster-stop.json"; fail "the stopped daemon is not shown as 'no answer'"; }
 [ "$(jq '[.nodes[] | select(.reachable)] | length' "$CL_TMP/cluster-stop.json")" = 2 ] || fail "the others did not answer"
-[ "$ms" -ge 1900 ] && [ "$ms" -lt 4500 ] || fail "answer after $ms ms (expected the 2 s timeout)"
+if [ "$ms" -lt 1900 ] || [ "$ms" -ge 4500 ]; then
+	fail "answer after $ms ms (expected the 2 s timeout)"
+fi
 echo "ok - a stopped daemon is shown as 'no answer' after $ms ms; the other two answered"
 
 # A node whose cmlogd is gone leaves the daemon group and the view.
