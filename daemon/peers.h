@@ -20,7 +20,10 @@
 #include <json-c/json.h>
 #include <qb/qbloop.h>
 
-/** The uuid-part of the daemon group's CPG name: "cmlog:" + this. */
+/**
+ * The uuid-part of the daemon group's CPG name: "cmlog:" + this. A mirror log whose dm uuid
+ * is literally "daemon" would share the name; dm uuids of LVM start with "LVM-".
+ */
 #define PEERS_GROUP_UUID       "daemon"
 #define PEERS_QUERY_TIMEOUT_MS 2000u
 /** Most members tracked (CPG_MEMBERS_MAX). */
