@@ -1,5 +1,5 @@
 /*
- * peers: cmlogd's daemon-wide CPG group "cmlog:daemon" (operator queries across nodes).
+ * peers: cmlogd's daemon-wide CPG group "cmlog!daemon" (operator queries across nodes).
  *
  * Owns the group's transport (one struct cmcpg, cluster/cpg.c), its member list with what
  * each member announced, an outbox for sends refused with -EAGAIN, and the pending cluster
@@ -417,7 +417,7 @@ int peers_create(struct peers **out, qb_loop_t *loop, const struct peers_ops *op
 	p->loop = loop;
 	p->ops = *ops;
 	p->ctx = ctx;
-	r = cmcpg_create(&p->cpg, loop, PEERS_GROUP_UUID, &peers_cpg_ops, p);
+	r = cmcpg_create(&p->cpg, loop, NULL, &peers_cpg_ops, p);
 	if (r) {
 		free(p);
 		return r;

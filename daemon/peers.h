@@ -1,5 +1,5 @@
 /*
- * peers: the daemon-wide CPG group "cmlog:daemon" that every cmlogd joins at start, for
+ * peers: the daemon-wide CPG group "cmlog!daemon" that every cmlogd joins at start, for
  * operator queries across nodes (`cmlogctl status --cluster`, `cmlogctl members`).
  *
  * Mechanism (include/peers_wire.h has the format): after every membership change each
@@ -24,7 +24,6 @@
  * The uuid-part of the daemon group's CPG name: "cmlog:" + this. A mirror log whose dm uuid
  * is literally "daemon" would share the name; dm uuids of LVM start with "LVM-".
  */
-#define PEERS_GROUP_UUID       "daemon"
 #define PEERS_QUERY_TIMEOUT_MS 2000u
 /** Most members tracked (CPG_MEMBERS_MAX). */
 #define PEERS_MAX_MEMBERS 128u

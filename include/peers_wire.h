@@ -1,5 +1,5 @@
 /*
- * peers_wire.h: messages of the daemon-wide CPG group "cmlog:daemon" (daemon/peers.c).
+ * peers_wire.h: messages of the daemon-wide CPG group "cmlog!daemon" (daemon/peers.c).
  *
  * Every cmlogd joins that group at start. It carries only operator traffic, never log state:
  *

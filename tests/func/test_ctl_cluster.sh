@@ -1,7 +1,7 @@
 #!/bin/bash
 # shellcheck disable=SC2154 # top_srcdir/top_builddir come from the harness
 # `cmlogctl status --cluster` against real cmlogd on three corosync nodes: one node's query
-# lists every node's daemon (through the daemon group "cmlog:daemon") and the log on each,
+# lists every node's daemon (through the daemon group "cmlog!daemon") and the log on each,
 # the replica digests are equal on every node, `members` lists the three daemons, and a node
 # whose cmlogd is gone disappears from the view (it leaves the daemon group).
 set -u
@@ -67,7 +67,7 @@ wait_daemons() { # node count
 	return 1
 }
 wait_daemons 1 $N || fail "the daemon group has not $N members"
-echo "ok - $N daemons joined the daemon group cmlog:daemon"
+echo "ok - $N daemons joined the daemon group cmlog!daemon"
 
 U="ctl-cluster-$CL_RUN_ID"
 for i in $(seq 1 $N); do
