@@ -31,8 +31,7 @@ static int reference_decode(const uint8_t *img, size_t len, uint64_t *nr)
 	uint32_t magic = 0, version = 0;
 
 	wire_rd_init(&rd, img, len);
-	if (!wire_get_le32(&rd, &magic) || !wire_get_le32(&rd, &version) ||
-	    !wire_get_le64(&rd, nr))
+	if (!wire_get_le32(&rd, &magic) || !wire_get_le32(&rd, &version) || !wire_get_le64(&rd, nr))
 		return RLOG_DISK_ESHORT;
 	if (magic != RLOG_DISK_MAGIC)
 		return RLOG_DISK_EMAGIC;
@@ -76,7 +75,8 @@ static void check_roundtrip(const struct rlog *rl, uint32_t block_size)
 	for (size_t i = RLOG_DISK_HEADER_SIZE; i < RLOG_DISK_BITMAP_OFFSET; i++)
 		FUZZ_CHECK(buf[i] == 0);
 	for (uint64_t r = 0; r < n; r++)
-		FUZZ_CHECK(((buf[RLOG_DISK_BITMAP_OFFSET + r / 8] >> (r % 8)) & 1) == clean_bit(rl, r));
+		FUZZ_CHECK(((buf[RLOG_DISK_BITMAP_OFFSET + r / 8] >> (r % 8)) & 1) ==
+			   clean_bit(rl, r));
 	if (n % 8)
 		FUZZ_CHECK((buf[bytes - 1] >> (n % 8)) == 0);
 	size = rlog_disk_size(n, block_size);

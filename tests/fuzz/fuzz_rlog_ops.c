@@ -27,7 +27,7 @@
 #include "tests/fuzz/fuzz_common.h"
 
 #define MAX_REGIONS 600u
-#define MAX_OPS	    256
+#define MAX_OPS	    128
 #define N_NODES	    5
 
 static const uint32_t node_ids[N_NODES] = {1, 2, 3, 42, 0xffffffffu};

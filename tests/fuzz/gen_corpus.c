@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cluster/msg.h"
 #include "log/rlog.h"
 
 struct seed {
@@ -77,7 +78,20 @@ static void must(int rc, const char *what)
 
 /* ---- fuzz_rlog_ops programs (encoding: see fuzz_rlog_ops.c) ---- */
 
-enum { OP_MARK, OP_CLEAR, OP_GRW, OP_SRS, OP_IRR, OP_LEFT, OP_RESUME, OP_RESIZE, OP_SNAP, OP_CLONE, OP_DISK, OP_QUERY };
+enum {
+	OP_MARK,
+	OP_CLEAR,
+	OP_GRW,
+	OP_SRS,
+	OP_IRR,
+	OP_LEFT,
+	OP_RESUME,
+	OP_RESIZE,
+	OP_SNAP,
+	OP_CLONE,
+	OP_DISK,
+	OP_QUERY
+};
 
 static void prog_head(struct seed *s, uint16_t regions, uint8_t mode)
 {
@@ -317,6 +331,100 @@ static void gen_disk(void)
 	rlog_destroy(rl);
 }
 
+/* ---- cluster messages (ctl byte 1: the transport sender is the header's) ---- */
+
+static struct cmsg cm;
+
+static void cmsg_seed(const char *name, const uint64_t *regions)
+{
+	struct seed s;
+	size_t len = 0;
+
+	s.len = 0;
+	put8(&s, 1);
+	must(cmsg_encode(&cm, regions, s.buf + 1, sizeof(s.buf) - 1, &len), "cmsg_encode");
+	s.len += len;
+	save("cluster_msg", name, &s);
+}
+
+static void gen_cluster_msg(void)
+{
+	static const uint64_t regions[] = {0, 7, 64, 1000, UINT64_MAX};
+	static const uint8_t snap_bytes[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+	struct seed s;
+	size_t len = 0;
+
+	memset(&cm, 0, sizeof(cm));
+	cm.version = 1;
+	cm.nodeid = 2;
+	cm.seq = 77;
+	cm.type = CMSG_COMMIT;
+	cm.u.commit.commit_id = 5;
+	cm.u.commit.n_marks = 3;
+	cm.u.commit.n_clears = 2;
+	cmsg_seed("commit", regions);
+	cm.u.commit.n_marks = 0;
+	cm.u.commit.n_clears = 0;
+	cmsg_seed("commit-empty", regions);
+
+	cm.type = CMSG_RESYNC_REQ;
+	cm.u.req.req_id = 9;
+	cmsg_seed("resync-req", NULL);
+	cm.type = CMSG_SET_SYNC;
+	cm.u.req.region = 63;
+	cm.u.req.in_sync = true;
+	cmsg_seed("set-sync", NULL);
+	cm.type = CMSG_REMOTE_REC;
+	cm.u.req.region = 64;
+	cm.u.req.in_sync = false;
+	cmsg_seed("remote-rec", NULL);
+	cm.type = CMSG_DURABLE;
+	cm.u.gen = 12;
+	cmsg_seed("durable", NULL);
+	cm.type = CMSG_DISK_FAILED;
+	cmsg_seed("disk-failed", NULL);
+
+	cm.type = CMSG_STATE;
+	cm.u.state.max_version = 1;
+	cm.u.state.synced = true;
+	cm.u.state.quorate = true;
+	cm.u.state.n_members = 3;
+	cm.u.state.gen = 4;
+	cm.u.state.digest = 0x0123456789abcdefull;
+	cm.u.state.epoch = 2;
+	cm.u.state.members[0] = 1;
+	cm.u.state.members[1] = 2;
+	cm.u.state.members[2] = 0xffffffffu;
+	cmsg_seed("state", NULL);
+
+	cm.type = CMSG_SNAP;
+	cm.u.snap.round = 3;
+	cm.u.snap.index = 0;
+	cm.u.snap.last = true;
+	cm.u.snap.writer = 1;
+	cm.u.snap.durable_gen = 4;
+	cm.u.snap.n_bytes = sizeof(snap_bytes);
+	cm.u.snap.bytes = snap_bytes;
+	cmsg_seed("snap", NULL);
+
+	/* A valid message from a sender that is not the one in its header. */
+	s.len = 0;
+	put8(&s, 0);
+	put8(&s, 3);
+	put8(&s, 0);
+	put8(&s, 0);
+	put8(&s, 0);
+	must(cmsg_encode(&cm, NULL, s.buf + s.len, sizeof(s.buf) - s.len, &len), "cmsg_encode");
+	s.len += len;
+	save("cluster_msg", "wrong-sender", &s);
+	/* Cut short, and with a trailing byte. */
+	s.len -= 3;
+	save("cluster_msg", "truncated", &s);
+	s.len += 4;
+	s.buf[s.len - 1] = 0;
+	save("cluster_msg", "trailing-byte", &s);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -327,5 +435,6 @@ int main(int argc, char **argv)
 	gen_rlog_ops();
 	gen_snapshot();
 	gen_disk();
+	gen_cluster_msg();
 	return 0;
 }
