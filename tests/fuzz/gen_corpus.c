@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "cluster/msg.h"
+#include "daemon/ulog_codec.h"
 #include "log/rlog.h"
 
 struct seed {
@@ -425,6 +426,153 @@ static void gen_cluster_msg(void)
 	save("cluster_msg", "trailing-byte", &s);
 }
 
+/* ---- kernel datagrams (ctl byte 1: from the kernel, port 0) ---- */
+
+static void put_h32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* A datagram exactly as the 6.x kernel sends it (kernel-protocol.md s2). */
+static size_t datagram(uint8_t *d, uint32_t type, const void *payload, uint32_t n, uint32_t seq)
+{
+	uint64_t luid = 0xffff888012345678ull;
+	uint16_t v16;
+
+	memset(d, 0, ULOG_DATA_OFF + n);
+	put_h32(d + ULOG_OFF_NLMSG_LEN, ULOG_DATA_OFF + n);
+	v16 = ULOG_NLMSG_DONE;
+	memcpy(d + ULOG_OFF_NLMSG_TYPE, &v16, 2);
+	put_h32(d + ULOG_OFF_NLMSG_SEQ, seq);
+	put_h32(d + ULOG_OFF_CN_IDX, ULOG_CN_IDX);
+	put_h32(d + ULOG_OFF_CN_VAL, ULOG_CN_VAL);
+	put_h32(d + ULOG_OFF_CN_SEQ, seq);
+	v16 = (uint16_t)(ULOG_REQUEST_SIZE + n);
+	memcpy(d + ULOG_OFF_CN_LEN, &v16, 2);
+	memcpy(d + ULOG_OFF_LUID, &luid, 8);
+	memcpy(d + ULOG_OFF_UUID, "LVM-Qm9vQmFyQmF6UXV4", 20);
+	put_h32(d + ULOG_OFF_VERSION, ULOG_REQUEST_VERSION);
+	put_h32(d + ULOG_OFF_SEQ, seq);
+	put_h32(d + ULOG_OFF_TYPE, type);
+	put_h32(d + ULOG_OFF_DATA_SIZE, n);
+	if (n)
+		memcpy(d + ULOG_DATA_OFF, payload, n);
+	/* The receive length is nlmsg_len rounded up to 4, padded with zeros. */
+	return (ULOG_DATA_OFF + n + 3) & ~(size_t)3;
+}
+
+static void ulog_seed(const char *name, uint32_t type, const void *payload, uint32_t n)
+{
+	struct seed s;
+
+	s.len = 0;
+	put8(&s, 1);
+	s.len += datagram(s.buf + 1, type, payload, n, 1000 + type);
+	save("ulog", name, &s);
+}
+
+static void gen_ulog(void)
+{
+	static const char ctr[] = "2097152 clustered-disk 253:3 1024";
+	uint64_t regions[32], pair[2] = {64, 1};
+	char name[64];
+	struct seed s;
+
+	for (int i = 0; i < 32; i++)
+		regions[i] = (uint64_t)i * 3;
+	ulog_seed("ctr", ULOG_CTR, ctr, sizeof(ctr) - 1);
+	ulog_seed("ctr-reconnect", ULOG_CTR, ctr, sizeof(ctr));
+	for (uint32_t t = ULOG_DTR; t <= ULOG_IS_REMOTE_RECOVERING; t++) {
+		uint32_t n = 0;
+
+		switch (t) {
+		case ULOG_IS_CLEAN:
+		case ULOG_IN_SYNC:
+		case ULOG_IS_REMOTE_RECOVERING:
+			n = 8;
+			break;
+		case ULOG_SET_REGION_SYNC:
+			n = 16;
+			break;
+		case ULOG_MARK_REGION:
+		case ULOG_CLEAR_REGION:
+			n = 8 * 5;
+			break;
+		case ULOG_FLUSH:
+			n = 0;
+			break;
+		}
+		snprintf(name, sizeof(name), "type-%02u", (unsigned)t);
+		ulog_seed(name, t, t == ULOG_SET_REGION_SYNC ? (const void *)pair : regions, n);
+	}
+	ulog_seed("flush-integrated-32", ULOG_FLUSH, regions, 256);
+	ulog_seed("mark-32", ULOG_MARK_REGION, regions, 256);
+	ulog_seed("bad-type-0", 0, NULL, 0);
+	ulog_seed("bad-type-18", 18, NULL, 0);
+	ulog_seed("type-upper-bits", 0x1200 | ULOG_IN_SYNC, regions, 8);
+	ulog_seed("mark-odd-size", ULOG_MARK_REGION, regions, 12);
+
+	/* Corrupt frames: from a user port, wrong connector, lengths that disagree. */
+	s.len = 0;
+	put8(&s, 0);
+	s.len += datagram(s.buf + 1, ULOG_IN_SYNC, regions, 8, 7);
+	save("ulog", "user-port", &s);
+	s.buf[0] = 1;
+	put_h32(s.buf + 1 + ULOG_OFF_CN_IDX, 1);
+	save("ulog", "foreign-connector", &s);
+	put_h32(s.buf + 1 + ULOG_OFF_CN_IDX, ULOG_CN_IDX);
+	put_h32(s.buf + 1 + ULOG_OFF_DATA_SIZE, 16);
+	save("ulog", "data-size-mismatch", &s);
+	put_h32(s.buf + 1 + ULOG_OFF_DATA_SIZE, 8);
+	s.len -= 4;
+	save("ulog", "truncated", &s);
+	s.len = 1 + 35;
+	save("ulog", "short", &s);
+	s.len = 1 + datagram(s.buf + 1, ULOG_RESUME, NULL, 0, 9);
+	put_h32(s.buf + 1 + ULOG_OFF_VERSION, 0);
+	save("ulog", "version-0", &s);
+	put_h32(s.buf + 1 + ULOG_OFF_VERSION, 1);
+	memset(s.buf + 1 + ULOG_OFF_UUID, 'x', ULOG_UUID_LEN);
+	save("ulog", "uuid-unterminated", &s);
+}
+
+/* ---- CTR strings (the payload as the kernel sends it: no NUL) ---- */
+
+static void ctr_seed(const char *name, const char *str, size_t len)
+{
+	struct seed s;
+
+	s.len = 0;
+	put(&s, str, len);
+	save("ctr", name, &s);
+}
+
+#define CTR_SEED(name, str) ctr_seed(name, str, sizeof(str) - 1)
+
+static void gen_ctr(void)
+{
+	CTR_SEED("disk", "2097152 clustered-disk 253:3 1024");
+	CTR_SEED("disk-path-sync", "2097152 clustered-disk /dev/mapper/vg-lv_mlog 512 sync");
+	CTR_SEED("core-nosync", "2097152 clustered-core 1024 nosync");
+	CTR_SEED("core-block", "8 clustered-core 8 block_on_error");
+	CTR_SEED("core-all", "4097 clustered-core 2 nosync block_on_error");
+	CTR_SEED("argcount", "131072 clustered-core 1 1024");
+	CTR_SEED("spaces", "100   clustered-core  4 ");
+	CTR_SEED("max-regions", "18446744073709551615 clustered-core 2147483648");
+	CTR_SEED("too-many-regions", "18446744073709551615 clustered-core 1024");
+	CTR_SEED("region-zero", "100 clustered-core 0");
+	CTR_SEED("region-not-pow2", "100 clustered-core 24");
+	CTR_SEED("region-above-len", "100 clustered-core 128");
+	CTR_SEED("len-overflow", "18446744073709551616 clustered-core 8");
+	CTR_SEED("sync-conflict", "100 clustered-core 4 sync nosync");
+	CTR_SEED("duplicate", "100 clustered-core 4 nosync nosync");
+	CTR_SEED("unknown-type", "100 core 4");
+	CTR_SEED("disk-no-dev", "100 clustered-disk 4");
+	CTR_SEED("majmin-big", "100 clustered-disk 4294967296:1 4");
+	ctr_seed("reconnect", "2097152 clustered-core 1024\0", 28);
+	ctr_seed("nul-inside", "100 clustered\0core 4", 20);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -436,5 +584,7 @@ int main(int argc, char **argv)
 	gen_snapshot();
 	gen_disk();
 	gen_cluster_msg();
+	gen_ulog();
+	gen_ctr();
 	return 0;
 }
