@@ -4,7 +4,7 @@
  *
  * Canonical form: region_count, mode, sync_count, every word of the clean and the sync
  * bitmap, the marks as (region, node id) pairs, the assignment, the cursor and the priority
- * queue in FIFO order. Marks are folded in with a commutative sum of per-pair hashes, which
+ * queue in FIFO order, and the set of node ids holding mark slots. Marks are folded in with a commutative sum of per-pair hashes, which
  * equals a hash over the pairs sorted by (region, node id) in being independent of the
  * table layout, slot numbers and insertion order. Local bookkeeping (dirty range, hint)
  * is left out. Not cryptographic: it detects divergence, it does not resist forgery.
@@ -53,6 +53,12 @@ uint64_t rlog_digest(const struct rlog *rl)
 		}
 	}
 	h = absorb(h, m->total);
+	h = absorb(h, msum);
+	/* The set of nodes holding slots decides future -ENOSPC answers: fold it in by id. */
+	msum = 0;
+	for (i = 0; i < RLOG_MAX_NODES; i++)
+		if (m->slot_used >> i & 1)
+			msum += mix64((uint64_t)m->slot_node[i] + UINT64_C(0x51ab));
 	h = absorb(h, msum);
 	h = absorb(h, rl->has_assign);
 	h = absorb(h, rl->has_assign ? rl->assign_region : 0);

@@ -8,9 +8,11 @@
  *   - a region some node marks is never clean;
  *   - at most one assignment, always on a region below region_count;
  *   - the priority ring holds distinct regions below region_count;
+ *   - sync_full bit w is set iff sync word w is all ones (a one-level summary);
  *   - hint is the exact lowest region not in sync (local cache: it only moves back when a
- *     sync bit below it clears, and moves forward by a word scan when the bit at it is set,
- *     so resync in increasing order costs amortised O(1) per region);
+ *     sync bit below it clears, and moves forward when the bit at it is set, by a scan of
+ *     the summary: 1 bit per 64 regions, so even 2^31 regions cost at most 512 Ki words,
+ *     and resync in increasing order costs amortised O(1) per region);
  *   - every clean-bit change widens the disk dirty range.
  * Nothing here reads a clock, does I/O or depends on hash storage order.
  */
@@ -54,12 +56,38 @@ static void clean_clear(struct rlog *rl, uint64_t region)
 	}
 }
 
+static uint64_t summary_words(uint64_t nwords)
+{
+	return rlog_bm_words(nwords);
+}
+
+/* Lowest region at or after @from not in sync, or region_count; uses the summary. */
+static uint64_t sync_next_zero(const struct rlog *rl, uint64_t from)
+{
+	uint64_t w, v, r;
+
+	if (from >= rl->region_count)
+		return rl->region_count;
+	w = from / 64;
+	v = ~rl->sync[w] & (~UINT64_C(0) << (from % 64));
+	if (!v) {
+		w = rlog_bm_next_zero(rl->sync_full, rl->nwords, w + 1);
+		if (w >= rl->nwords)
+			return rl->region_count;
+		v = ~rl->sync[w];
+	}
+	r = w * 64 + (uint64_t)__builtin_ctzll(v);
+	return r < rl->region_count ? r : rl->region_count;
+}
+
 static void sync_set(struct rlog *rl, uint64_t region)
 {
 	if (rlog_bm_set(rl->sync, region)) {
 		rl->sync_count++;
+		if (rl->sync[region / 64] == ~UINT64_C(0))
+			rlog_bm_set(rl->sync_full, region / 64);
 		if (region == rl->hint)
-			rl->hint = rlog_bm_next_zero(rl->sync, rl->region_count, region + 1);
+			rl->hint = sync_next_zero(rl, region + 1);
 	}
 }
 
@@ -67,6 +95,7 @@ static void sync_clear(struct rlog *rl, uint64_t region)
 {
 	if (rlog_bm_clear(rl->sync, region)) {
 		rl->sync_count--;
+		rlog_bm_clear(rl->sync_full, region / 64);
 		if (region < rl->hint)
 			rl->hint = region;
 	}
@@ -109,7 +138,8 @@ int rlog_alloc(struct rlog **out, uint64_t region_count, enum rlog_sync_mode mod
 	rl->nwords = nw;
 	rl->clean = calloc((size_t)nw, sizeof(uint64_t));
 	rl->sync = calloc((size_t)nw, sizeof(uint64_t));
-	if (!rl->clean || !rl->sync) {
+	rl->sync_full = calloc((size_t)summary_words(nw), sizeof(uint64_t));
+	if (!rl->clean || !rl->sync || !rl->sync_full) {
 		rlog_destroy(rl);
 		return -ENOMEM;
 	}
@@ -122,9 +152,15 @@ int rlog_alloc(struct rlog **out, uint64_t region_count, enum rlog_sync_mode mod
 
 void rlog_recount(struct rlog *rl)
 {
+	uint64_t w;
+
 	rl->sync_count = rlog_bm_popcount_range(rl->sync, 0, rl->region_count);
 	rl->clean_count = rlog_bm_popcount_range(rl->clean, 0, rl->region_count);
-	rl->hint = rlog_bm_next_zero(rl->sync, rl->region_count, 0);
+	memset(rl->sync_full, 0, (size_t)summary_words(rl->nwords) * sizeof(uint64_t));
+	for (w = 0; w < rl->nwords; w++)
+		if (rl->sync[w] == ~UINT64_C(0))
+			rlog_bm_set(rl->sync_full, w);
+	rl->hint = sync_next_zero(rl, 0);
 }
 
 static bool valid_mode(enum rlog_sync_mode mode)
@@ -160,6 +196,7 @@ void rlog_destroy(struct rlog *rl)
 	rlog_marks_fini(&rl->marks);
 	free(rl->clean);
 	free(rl->sync);
+	free(rl->sync_full);
 	free(rl);
 }
 
@@ -181,6 +218,7 @@ int rlog_clone(const struct rlog *rl, struct rlog **out)
 	}
 	memcpy(c->clean, rl->clean, (size_t)rl->nwords * sizeof(uint64_t));
 	memcpy(c->sync, rl->sync, (size_t)rl->nwords * sizeof(uint64_t));
+	memcpy(c->sync_full, rl->sync_full, (size_t)summary_words(rl->nwords) * sizeof(uint64_t));
 	c->sync_count = rl->sync_count;
 	c->clean_count = rl->clean_count;
 	c->cursor = rl->cursor;
@@ -309,7 +347,7 @@ int rlog_get_resync_work(struct rlog *rl, uint32_t node, uint64_t *region, bool 
 			return 0;
 		}
 	}
-	r = rlog_bm_next_zero(rl->sync, rl->region_count, rl->cursor);
+	r = sync_next_zero(rl, rl->cursor);
 	if (r >= rl->region_count) {
 		rl->cursor = rl->region_count;
 		return 0;
@@ -430,7 +468,7 @@ int rlog_resume_master(struct rlog *rl, const uint8_t *disk_clean, uint64_t disk
 int rlog_resize(struct rlog *rl, uint64_t region_count)
 {
 	uint64_t nw = rlog_bm_words(region_count), old = rl->region_count, keep;
-	uint64_t *nc, *ns;
+	uint64_t *nc, *ns, *nf;
 	uint32_t i, k;
 	bool dflt = rl->mode == RLOG_SYNC_NONE;
 
@@ -439,9 +477,11 @@ int rlog_resize(struct rlog *rl, uint64_t region_count)
 	/* New arrays first: on failure nothing changed. */
 	nc = calloc((size_t)nw, sizeof(uint64_t));
 	ns = calloc((size_t)nw, sizeof(uint64_t));
-	if (!nc || !ns) {
+	nf = calloc((size_t)summary_words(nw), sizeof(uint64_t));
+	if (!nc || !ns || !nf) {
 		free(nc);
 		free(ns);
+		free(nf);
 		return -ENOMEM;
 	}
 	keep = nw < rl->nwords ? nw : rl->nwords;
@@ -449,8 +489,10 @@ int rlog_resize(struct rlog *rl, uint64_t region_count)
 	memcpy(ns, rl->sync, (size_t)keep * sizeof(uint64_t));
 	free(rl->clean);
 	free(rl->sync);
+	free(rl->sync_full);
 	rl->clean = nc;
 	rl->sync = ns;
+	rl->sync_full = nf;
 	rl->nwords = nw;
 	rl->region_count = region_count;
 	if (region_count < old) {

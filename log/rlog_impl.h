@@ -17,6 +17,11 @@ struct rlog {
 	uint64_t nwords; /* words per bitmap: ceil(region_count / 64) */
 	uint64_t *clean; /* 1 = clean; bits past region_count are 0 */
 	uint64_t *sync;	 /* 1 = in sync; bits past region_count are 0 */
+	/*
+	 * Summary of sync (local, derived): bit w set iff sync word w is all ones, so the next
+	 * out-of-sync region is found with 1 bit per 64 regions to scan (hint, resync scan).
+	 */
+	uint64_t *sync_full;
 	uint64_t sync_count;
 	uint64_t clean_count;
 	uint64_t cursor; /* 0..region_count */
@@ -43,7 +48,7 @@ static inline uint64_t rlog_bitset_bytes(uint64_t region_count)
 
 /** Allocate an empty rlog with zeroed bitmaps for @region_count regions (no checks). */
 int rlog_alloc(struct rlog **out, uint64_t region_count, enum rlog_sync_mode mode);
-/** Recompute counters, hint and slot counts from the bitmaps (after a bulk change). */
+/** Recompute counters, the sync summary and the hint from the bitmaps (after a bulk change). */
 void rlog_recount(struct rlog *rl);
 
 #endif /* CMLOG_LOG_RLOG_IMPL_H */

@@ -11,7 +11,7 @@
  *   clean    run-length coded words, then the same for sync: runs of
  *            u8 kind (0 zero words, 1 all-one words, 2 literal words) + le64 count (>= 1),
  *            a literal run followed by count x le64 words; runs cover exactly the bitmap
- *   trailer  le64 rlog_digest of the state
+ *   trailer  le64 rlog_digest of the state ^ gen * TRAILER_MUL (so a changed gen is seen too)
  *
  * The encoder produces one small item at a time into a staging buffer and copies out what
  * fits, so any cap >= 1 works and no whole image is ever built. The decoder gathers one item
@@ -29,6 +29,7 @@
 #define SNAP_MAGIC    0x6E534C52u
 #define SNAP_HDR_SIZE 77u
 #define RUN_HDR_SIZE  9u
+#define TRAILER_MUL   UINT64_C(0x9E3779B97F4A7C15) /* odd: every gen change shows */
 
 enum snap_kind { RUN_ZERO = 0, RUN_ONES = 1, RUN_LIT = 2 };
 
@@ -197,7 +198,7 @@ static bool enc_fill(struct rlog_snap_enc *enc)
 				enc->phase = PH_RUN;
 			goto staged;
 		case PH_TRAILER:
-			wire_put_le64(&w, rlog_digest(rl));
+			wire_put_le64(&w, rlog_digest(rl) ^ enc->gen * TRAILER_MUL);
 			enc->phase = PH_DONE;
 			goto staged;
 		case PH_DONE:
@@ -479,7 +480,7 @@ static int dec_item(struct rlog_snap_dec *dec)
 		ret = dec_final_check(rl, dec->sync_count);
 		if (ret)
 			return ret;
-		if (v != rlog_digest(rl))
+		if (v != (rlog_digest(rl) ^ dec->gen * TRAILER_MUL))
 			return -EBADMSG;
 		break;
 	case PH_DONE:
