@@ -213,6 +213,7 @@ struct group_status {
 	bool quorate;
 	bool transport_up;
 	bool disk_failed;
+	bool settling; /**< a barrier or a state transfer is in progress (replica may change) */
 	uint32_t writer;  /**< 0 when none / core */
 	uint32_t version; /**< protocol version in use */
 	uint32_t n_members;
@@ -221,8 +222,12 @@ struct group_status {
 	uint64_t pending_requests;
 	uint64_t bad_messages;
 	uint64_t commits_sent;
+	uint64_t epoch; /**< barriers decided by a quorate group (merge precedence) */
 };
 void group_get_status(const struct group *g, struct group_status *st);
+/** Test hook: the highest protocol version this member advertises (default MAX). */
+void group_set_max_version(struct group *g, uint32_t v);
+
 /** The replica (read only) for status and tests. */
 const struct rlog *group_rlog(const struct group *g);
 
