@@ -405,7 +405,7 @@ static uint8_t *snapshot_image(const struct rlog *rl, uint64_t gen, size_t cap, 
 {
 	struct rlog_snap_enc *enc = NULL;
 	size_t have = 0, room = 4096, chunk, stalls = 0;
-	uint8_t *img = malloc(room);
+	uint8_t *img = malloc(room), *grown;
 	bool done = false;
 
 	FUZZ_CHECK(img != NULL);
@@ -413,8 +413,9 @@ static uint8_t *snapshot_image(const struct rlog *rl, uint64_t gen, size_t cap, 
 	while (!done) {
 		if (room - have < cap) {
 			room = 2 * room + cap;
-			img = realloc(img, room);
-			FUZZ_CHECK(img != NULL);
+			grown = realloc(img, room);
+			FUZZ_CHECK(grown != NULL);
+			img = grown;
 		}
 		chunk = 0;
 		FUZZ_CHECK(rlog_snapshot_next(enc, img + have, cap, &chunk, &done) == 0);

@@ -67,7 +67,7 @@ static uint8_t *encode(const struct rlog *rl, uint64_t gen, size_t *len)
 {
 	struct rlog_snap_enc *enc = NULL;
 	size_t have = 0, room = 1 << 16, chunk;
-	uint8_t *img = malloc(room);
+	uint8_t *img = malloc(room), *grown;
 	bool done = false;
 
 	FUZZ_CHECK(img != NULL);
@@ -75,8 +75,9 @@ static uint8_t *encode(const struct rlog *rl, uint64_t gen, size_t *len)
 	while (!done) {
 		if (room - have < 4096) {
 			room *= 2;
-			img = realloc(img, room);
-			FUZZ_CHECK(img != NULL);
+			grown = realloc(img, room);
+			FUZZ_CHECK(grown != NULL);
+			img = grown;
 		}
 		chunk = 0;
 		FUZZ_CHECK(rlog_snapshot_next(enc, img + have, 4096, &chunk, &done) == 0);
