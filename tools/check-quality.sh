@@ -32,12 +32,15 @@ pass=0 fail=0
 summary=()
 
 note() { printf '\n=== %s ===\n' "$*"; }
+part_start=$SECONDS
 result() { # part rc text
+	local took="$((SECONDS - part_start)) s"
 	if [ "$2" -eq 0 ]; then
-		pass=$((pass + 1)); summary+=("$1: PASSED - $3")
+		pass=$((pass + 1)); summary+=("$1: PASSED ($took) - $3")
 	else
-		fail=$((fail + 1)); summary+=("$1: FAILED - $3")
+		fail=$((fail + 1)); summary+=("$1: FAILED ($took) - $3")
 	fi
+	part_start=$SECONDS
 }
 
 ensure_configure() {
@@ -147,7 +150,7 @@ part_static() {
 		{ tail -30 "$b/build/configure.out"; result static 1 "configure under scan-build failed"; return; }
 	# Programs and test programs alike (check TESTS= builds check_PROGRAMS without running them).
 	(cd "$b/build" && scan-build --status-bugs --use-cc=clang -o "$b/scan" \
-		make -j"$jobs" all check TESTS=) >"$b/scan.out" 2>&1
+		sh -c "make -j$jobs all && make -j$jobs check TESTS=") >"$b/scan.out" 2>&1
 	scan_rc=$?
 	scan_n=$(sed -n 's/^scan-build: \([0-9][0-9]*\) bugs\? found.*/\1/p' "$b/scan.out" | tail -1)
 	grep -E 'warning:|error:' "$b/scan.out" | sort -u | head -40

@@ -365,7 +365,7 @@ static void op_resume_master(struct pair *p, struct fuzz_in *in)
 			want = true;
 		else if (mode == RLOG_SYNC_FORCE)
 			want = false;
-		else if (r < disk_regions)
+		else if (bits && r < disk_regions) /* bits is set whenever disk_regions > 0 */
 			want = (bits[r / 8] >> (r % 8)) & 1;
 		else
 			want = false;
