@@ -183,6 +183,10 @@ int kern_open(struct kern **out, const struct kern_cfg *cfg, kern_request_fn fn,
 	k->fn = fn;
 	k->ctx = ctx;
 	k->fd = -1;
+	if (k->cfg.no_socket) {
+		*out = k;
+		return 0;
+	}
 
 	k->sk = nl_socket_alloc();
 	if (!k->sk) {
@@ -234,7 +238,8 @@ void kern_close(struct kern *k)
 {
 	if (!k)
 		return;
-	nl_socket_free(k->sk); /* closes the fd */
+	if (k->sk)
+		nl_socket_free(k->sk); /* closes the fd */
 	free(k);
 }
 
@@ -245,7 +250,7 @@ int kern_fd(const struct kern *k)
 
 uint32_t kern_portid(const struct kern *k)
 {
-	return nl_socket_get_local_port(k->sk);
+	return k->sk ? nl_socket_get_local_port(k->sk) : 0;
 }
 
 void kern_get_stats(const struct kern *k, struct kern_stats *st)
@@ -258,6 +263,20 @@ static int send_to(struct kern *k, uint32_t portid, const void *buf, size_t len)
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_pid = portid, .nl_groups = 0};
 	ssize_t n;
 
+	if (k->cfg.send) {
+		int r = k->cfg.send(k->cfg.send_ctx, portid, buf, len);
+
+		if (r < 0) {
+			k->st.send_errors++;
+			klog_rl(k, KRL_SEND, LOG_ERR, "kernel link: reply to port %u failed: %s",
+				portid, strerror(-r));
+		}
+		return r;
+	}
+	if (k->fd < 0) {
+		k->st.send_errors++;
+		return -ENOTCONN;
+	}
 	do {
 		n = sendto(k->fd, buf, len, 0, (const struct sockaddr *)&sa, sizeof(sa));
 	} while (n < 0 && errno == EINTR);
@@ -340,23 +359,35 @@ int kern_reply_str(struct kern *k, const struct ulog_msg *req, const char *s)
 	return kern_reply(k, req, 0, s, strlen(s) + 1);
 }
 
-static void handle(struct kern *k, size_t len, uint32_t src)
+/* A printable copy of an untrusted uuid for log lines (no control bytes, at most 32). */
+static void printable_uuid(const char *uuid, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && uuid[i]; i++)
+		out[i] = (uuid[i] >= 0x20 && uuid[i] < 0x7f) ? uuid[i] : '?';
+	out[i] = '\0';
+}
+
+static void handle(struct kern *k, const void *buf, size_t len, uint32_t src)
 {
 	struct ulog_msg msg;
 	enum ulog_reason why;
+	char uuid[33];
 	int err;
 
-	switch (ulog_decode(k->rx.b, len, src, &msg, &err, &why)) {
+	switch (ulog_decode(buf, len, src, &msg, &err, &why)) {
 	case ULOG_OK:
 		k->st.requests++;
 		k->fn(k->ctx, &msg);
 		break;
 	case ULOG_REPLY_ERROR:
 		k->st.rejected++;
+		printable_uuid(msg.uuid, uuid, sizeof(uuid));
 		klog_rl(k, (int)why, LOG_WARNING,
-			"kernel link: bad %s request seq %u (type 0x%x, %u bytes, uuid '%.32s'): "
+			"kernel link: bad %s request seq %u (type 0x%x, %u bytes, uuid '%s'): "
 			"%s; answering %d",
-			ulog_type_str(msg.type), msg.seq, msg.type, msg.data_size, msg.uuid,
+			ulog_type_str(msg.type), msg.seq, msg.type, msg.data_size, uuid,
 			ulog_reason_str(why), err);
 		kern_reply(k, &msg, err, NULL, 0);
 		break;
@@ -381,12 +412,35 @@ static void handle(struct kern *k, size_t len, uint32_t src)
 	}
 }
 
+void kern_feed(struct kern *k, const void *buf, size_t len, uint32_t src_portid, bool truncated)
+{
+	k->st.datagrams++;
+	if (truncated) {
+		k->st.truncated++;
+		klog_rl(k, KRL_TRUNC, LOG_WARNING,
+			"kernel link: dropped a datagram larger than %d bytes from port %u",
+			KERN_RXBUF, src_portid);
+		return;
+	}
+	if (src_portid != 0 && !k->cfg.userspace_peer) {
+		k->st.peer_dropped++;
+		klog_rl(k, KRL_PEER, LOG_WARNING,
+			"kernel link: ignoring a datagram from user-space port %u (only the kernel "
+			"may send requests)",
+			src_portid);
+		return;
+	}
+	handle(k, buf, len, src_portid);
+}
+
 int kern_dispatch(struct kern *k)
 {
 	unsigned int done = 0;
 	int64_t now = now_sec();
 	int i;
 
+	if (k->fd < 0)
+		return -ENOTCONN;
 	/* Summaries of suppressed lines are due even when that kind of input stopped. */
 	for (i = 0; i < KRL_COUNT; i++)
 		if (k->rl[i].suppressed)
@@ -422,24 +476,7 @@ int kern_dispatch(struct kern *k)
 			return -errno;
 		}
 		done++;
-		k->st.datagrams++;
-		if (mh.msg_flags & MSG_TRUNC) {
-			k->st.truncated++;
-			klog_rl(k, KRL_TRUNC, LOG_WARNING,
-				"kernel link: dropped a datagram larger than %d bytes from port %u",
-				KERN_RXBUF, sa.nl_pid);
-			continue;
-		}
-		if (sa.nl_pid != 0 && !k->cfg.userspace_peer) {
-			k->st.peer_dropped++;
-			klog_rl(k, KRL_PEER, LOG_WARNING,
-				"kernel link: ignoring a datagram from user-space port %u (only "
-				"the "
-				"kernel may send requests)",
-				sa.nl_pid);
-			continue;
-		}
-		handle(k, (size_t)n, sa.nl_pid);
+		kern_feed(k, k->rx.b, (size_t)n, sa.nl_pid, (mh.msg_flags & MSG_TRUNC) != 0);
 	}
 	return (int)done;
 }

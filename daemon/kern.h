@@ -41,6 +41,14 @@ struct kern_cfg {
 	/** Where log lines go (may be NULL: silent). */
 	kern_log_fn log;
 	void *log_ctx;
+	/**
+	 * Test seam (unit tests, fuzzing): open no netlink socket (kern_fd() is -1); datagrams
+	 * come in through kern_feed() and replies go out through @send.
+	 */
+	bool no_socket;
+	/** If set, replies go here instead of sendto(): return 0 or -errno. */
+	int (*send)(void *send_ctx, uint32_t portid, const void *buf, size_t len);
+	void *send_ctx;
 };
 
 #define KERN_DEFAULT_RCVBUF (4 * 1024 * 1024)
@@ -72,7 +80,7 @@ struct kern_stats {
 int kern_open(struct kern **out, const struct kern_cfg *cfg, kern_request_fn fn, void *ctx);
 void kern_close(struct kern *k);
 
-/** The socket to poll for POLLIN. */
+/** The socket to poll for POLLIN (-1 with cfg.no_socket). */
 int kern_fd(const struct kern *k);
 /** Our netlink port id (what a stand-in sends to when unicasting). */
 uint32_t kern_portid(const struct kern *k);
@@ -83,6 +91,14 @@ uint32_t kern_portid(const struct kern *k);
  * lost) is counted and logged, not returned: the kernel resends after 15 s or re-CTRs.
  */
 int kern_dispatch(struct kern *k);
+
+/**
+ * Handle one datagram as if it had been received from @src_portid (@truncated: as if
+ * recvmsg had reported MSG_TRUNC): the sender filter, decoding, the link's own answers to
+ * malformed input and the request callback, exactly as kern_dispatch does. For tests and
+ * fuzzing; kern_dispatch uses it for every datagram it receives.
+ */
+void kern_feed(struct kern *k, const void *buf, size_t len, uint32_t src_portid, bool truncated);
 
 /**
  * Full reply to @req: @error 0 or a negative errno, @data/@len the success payload.
