@@ -39,7 +39,8 @@ void darray_del(void *v, size_t *n, size_t elem, size_t i)
 {
 	uint8_t *b = v;
 
-	memmove(b + i * elem, b + (i + 1) * elem, (*n - i - 1) * elem);
+	if (i + 1 < *n)
+		memmove(b + i * elem, b + (i + 1) * elem, (*n - i - 1) * elem);
 	(*n)--;
 }
 
@@ -91,6 +92,8 @@ bool rset_del(struct rset *s, uint64_t x)
 
 static void rset_drop_front(struct rset *s, size_t k)
 {
+	if (k == 0)
+		return;
 	memmove(s->v, s->v + k, (s->n - k) * sizeof(*s->v));
 	s->n -= k;
 }
@@ -123,7 +126,7 @@ bool group_is_member(const struct group *g, uint32_t node)
 /* State-changing messages leave only from a synced, quorate member outside a barrier. */
 static bool can_send_data(const struct group *g)
 {
-	return g->synced && g->quorate && g->transport_up && !g->in_barrier && !g->receiving;
+	return g->synced && !g->stale && g->quorate && g->transport_up && !g->in_barrier && !g->receiving;
 }
 
 /* Answers may be given only from a settled replica (not while a barrier may drop it). */
@@ -268,10 +271,20 @@ static uint64_t durable_for_me(const struct group *g)
 /** Answer everything whose condition now holds (only from a settled replica). */
 static void answer_ready(struct group *g)
 {
+	uint64_t ar = 0;
+	uint32_t an = 0;
+	bool blocked;
 	size_t i;
 
 	if (!settled(g))
 		return;
+	/*
+	 * A FLUSH answer lets the kernel write the marked regions on every leg. If another node
+	 * is recovering one of them (it went out of sync while our mark was on its way: a leg
+	 * failure elsewhere, rule 3's window), hold the FLUSHes until that recovery is reported,
+	 * so the write never races the copy.
+	 */
+	blocked = rlog_assignment(g->rl, &ar, &an) && an != g->me && rset_has(&g->my_marks, ar);
 	for (i = 0; i < g->inflight.n;) {
 		struct inflight *f = &g->inflight.v[i];
 
@@ -291,7 +304,7 @@ static void answer_ready(struct group *g)
 		struct waiter *w = &g->waiters.v[i];
 		int err = 1;
 
-		if (w->stage == FLUSH_DURABLE) {
+		if (w->stage == FLUSH_DURABLE && !blocked) {
 			if (g->p.type == GROUP_LOG_CORE || durable_for_me(g) >= w->need_gen)
 				err = 0;
 			else if (g->disk_failed)
@@ -314,7 +327,13 @@ static void answer_ready(struct group *g)
 		darray_del(g->resume_tokens.v, &g->resume_tokens.n, sizeof(token), 0);
 		reply(g, token, 0, 0, 0);
 	}
-	if (g->postsuspend_tokens.n && !commits_outstanding(g) && !g->held.n && !g->inflight.n) {
+	/*
+	 * POSTSUSPEND: nothing of ours outstanding, and no write of ours in flight: the daemon
+	 * leaves the group next, and an old write landing after the new writer's full write
+	 * would put an older bitmap on the device.
+	 */
+	if (g->postsuspend_tokens.n && !commits_outstanding(g) && !g->held.n && !g->inflight.n &&
+	    !g->disk_busy) {
 		while (g->postsuspend_tokens.n) {
 			uint64_t token = g->postsuspend_tokens.v[0];
 
@@ -527,6 +546,16 @@ static void apply_batches(struct group *g, uint32_t node, const uint64_t *v, uin
 	}
 }
 
+static bool marked_by_other(const struct group *g, uint64_t region, uint32_t node)
+{
+	uint32_t i;
+
+	for (i = 0; i < g->n_members; i++)
+		if (g->members[i] != node && rlog_node_marked(g->rl, g->members[i], region))
+			return true;
+	return false;
+}
+
 static struct inflight *find_inflight(struct group *g, uint64_t token, enum group_req_type type)
 {
 	size_t i;
@@ -591,6 +620,19 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 		break;
 	case CMSG_RESYNC_REQ:
 		rlog_get_resync_work(g->rl, sender, &region, &found);
+		if (found && marked_by_other(g, region, sender)) {
+			/*
+			 * Another member still marks the region: its write is in flight on every
+			 * leg (the region was in sync when it started; it went out of sync because
+			 * a co-marking node died). Recovering it now would race that write, so
+			 * hand it out only after the mark is cleared: give the assignment back
+			 * (the region is already out of sync; the cursor returns to it). Every
+			 * replica does the same here. (log/ should skip such regions itself.)
+			 */
+			rlog_set_region_sync(g->rl, sender, region, false);
+			found = false;
+			region = 0;
+		}
 		if (sender == g->me)
 			own_result(g, m->u.req.req_id, GROUP_REQ_GET_RESYNC_WORK, 0, found,
 				   found ? region : 0);
@@ -812,14 +854,16 @@ static void maybe_write(struct group *g)
 	uint64_t off = 0, len = 0, start, end, size, bm_bytes, s, e;
 	uint32_t bs = g->p.block_size;
 	struct wire_wr w;
+	bool full;
 	int ret;
 
 	if (g->p.type != GROUP_LOG_DISK || !settled(g) || g->writer != g->me || !g->quorate ||
-	    !g->transport_up || g->disk_busy || g->disk_failed)
+	    !g->transport_up || g->disk_busy || g->disk_failed || g->write_failed)
 		return;
 	if (!g->need_full_write && g->gen <= g->written_gen)
 		return;
-	if (g->need_full_write)
+	full = g->need_full_write;
+	if (full)
 		rlog_disk_mark_all_dirty(g->rl);
 	g->need_full_write = false;
 	g->write_gen = g->gen;
@@ -845,7 +889,8 @@ static void maybe_write(struct group *g)
 	}
 	start = RLOG_DISK_BITMAP_OFFSET + off;
 	end = RLOG_DISK_BITMAP_OFFSET + off + len;
-	start &= ~(uint64_t)(bs - 1);
+	/* a full write (new writer, resume) rewrites the header block too */
+	start = full ? 0 : start & ~(uint64_t)(bs - 1);
 	end = (end + bs - 1) & ~(uint64_t)(bs - 1);
 	if (end > size)
 		end = size;
@@ -874,6 +919,7 @@ static void maybe_write(struct group *g)
 failed : {
 	struct cmsg m;
 
+	g->write_failed = true;
 	m.type = CMSG_DISK_FAILED;
 	m.u.gen = g->write_gen;
 	group_queue_ctrl(g, &m);
@@ -887,13 +933,22 @@ void group_disk_done(struct group *g, uint64_t cookie, int error)
 	if (!g->disk_busy || cookie != g->write_cookie)
 		return;
 	g->disk_busy = false;
+	if (g->write_stale) {
+		/* generations of a dropped replica mean nothing in the current one */
+		g->write_stale = false;
+		return;
+	}
 	if (g->writer != g->me || !g->synced)
 		return; /* no longer ours: the current writer rewrote everything */
 	m.type = error ? CMSG_DISK_FAILED : CMSG_DURABLE;
 	m.u.gen = g->write_gen;
 	if (!error)
 		g->written_gen = g->write_gen;
-	group_queue_ctrl(g, &m);
+	else
+		g->write_failed = true; /* the dirty range is spent: never claim it later */
+	/* during a barrier the replica may still be dropped: announce after it (decide) */
+	if (!g->in_barrier)
+		group_queue_ctrl(g, &m);
 	answer_ready(g);
 }
 
@@ -944,7 +999,7 @@ bool group_wants_pump(const struct group *g)
 	if (can_send_data(g) && (g->held.n || g->commit_queued))
 		return true;
 	return g->p.type == GROUP_LOG_DISK && settled(g) && g->writer == g->me && !g->disk_busy &&
-	       !g->disk_failed && g->quorate && (g->need_full_write || g->gen > g->written_gen);
+	       !g->disk_failed && !g->write_failed && g->quorate && (g->need_full_write || g->gen > g->written_gen);
 }
 
 void group_set_quorate(struct group *g, bool quorate)
@@ -952,9 +1007,25 @@ void group_set_quorate(struct group *g, bool quorate)
 	bool was = g->quorate;
 
 	g->quorate = quorate;
-	/* an undecided barrier waits for members to report quorum again */
-	if (quorate && !was && g->in_barrier)
+	/*
+	 * A replica that lost quorum may miss what a quorate side serves from now on: it keeps
+	 * answering local reads but never again wins a barrier (no stale state overwrites the
+	 * side that served; see the header, "Membership").
+	 */
+	if (!quorate && g->synced)
+		g->stale = true;
+	/*
+	 * An undecided barrier waits for members to report quorum again; a stale or stateless
+	 * member starts a new round (a STATE outside a barrier opens one at its delivery).
+	 */
+	if (quorate && !was && g->n_members &&
+	    (g->in_barrier || g->stale || (!g->synced && !g->receiving))) {
+		if (!g->in_barrier) {
+			g->at_cc_synced = false;
+			g->at_cc_gen = g->at_cc_digest = g->at_cc_epoch = 0;
+		}
 		sync_send_state(g);
+	}
 }
 
 void group_transport_lost(struct group *g)
@@ -969,6 +1040,9 @@ void group_transport_lost(struct group *g)
 	g->synced = false;
 	sync_reset(g);
 	group_revert_local(g);
+	if (g->disk_busy)
+		g->write_stale = true;
+	g->write_failed = false;
 	for (i = 0; i < g->ctrl.n; i++)
 		free(g->ctrl.v[i].buf);
 	g->ctrl.n = 0;

@@ -183,7 +183,10 @@ void group_destroy(struct group *g);
 /**
  * Before joining the transport: the image a master resume would use (the clean bitmap read
  * from the log device, or the clean bits of a previous local instance of the same uuid), or
- * NULL / 0 for none. The group copies it.
+ * NULL / 0 for none. The group copies it. May be called again at any time to replace the
+ * image: a daemon should re-read the log device when quorum comes back, because a master
+ * resume after a total loss of quorum must start from what the last writer made durable
+ * (the group also keeps dirty every region its own stale replica has dirty).
  */
 int group_start(struct group *g, const uint8_t *clean, uint64_t clean_regions);
 

@@ -67,6 +67,7 @@ struct group {
 	bool started;
 
 	/* local status */
+	bool stale; /* lost quorum while synced: may be outdated, never wins a barrier */
 	bool synced, quorate, transport_up, presuspended, postsuspending;
 	uint32_t max_version; /* what this node advertises (test hook: group_set_max_version) */
 	uint32_t version;     /* in use, chosen at the last barrier */
@@ -95,6 +96,8 @@ struct group {
 	uint32_t writer;
 	uint64_t gen, durable_gen, written_gen, write_gen;
 	bool disk_failed, disk_busy, need_full_write;
+	bool write_failed; /* local: our write failed; DISK_FAILED is on its way */
+	bool write_stale;  /* the write in flight belongs to a replica we dropped */
 	uint64_t write_cookie;
 	uint8_t *disk_buf;
 	size_t disk_buf_len;
@@ -116,6 +119,7 @@ struct group {
 	struct rlog_snap_enc *enc;
 	uint64_t frozen_gen, frozen_durable;
 	uint32_t frozen_writer;
+	bool frozen_disk_failed;
 	uint8_t *chunk;
 
 	struct cmsg rx; /* decode scratch (large) */

@@ -37,6 +37,9 @@ static uint32_t fnv1a(const char *s)
 	return h;
 }
 
+static void drop_state(struct group *g);
+static void open_round(struct group *g, uint32_t trigger);
+
 static void stop_sending(struct group *g)
 {
 	if (g->enc)
@@ -126,6 +129,9 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 		event(g, GROUP_EV_NODE_LEFT, left[i]);
 	}
 
+	/* generations are announced again after the barrier, for the replica that survives it */
+	drop_ctrl_type(g, CMSG_DURABLE);
+	drop_ctrl_type(g, CMSG_DISK_FAILED);
 	/* a transfer in progress is abandoned: a new round starts */
 	stop_sending(g);
 	drop_ctrl_type(g, CMSG_SNAP);
@@ -138,26 +144,39 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 			g->members[g->n_members++] = sorted[i];
 	if (!group_is_member(g, g->me)) {
 		/* evicted (or a confchg without us): hold everything until we are back */
-		if (g->synced)
-			event(g, GROUP_EV_STATE_DROPPED, g->me);
-		g->synced = false;
+		drop_state(g);
 		g->in_barrier = false;
-		group_revert_local(g);
 		drop_ctrl_type(g, CMSG_STATE);
 		g->n_members = 0;
 		return;
 	}
 
 	/* 2. announce our state as of this confchg */
+	open_round(g, 0);
+}
+
+/*
+ * Open a barrier round at this point of the order: at a confchg, or at the delivery of a
+ * STATE outside a round (a member that regained quorum without a membership change asks
+ * for one). Our STATE describes the replica as of this point.
+ */
+static void open_round(struct group *g, uint32_t trigger)
+{
+	uint32_t i;
+
+	stop_receiving(g);
+	stop_sending(g);
+	drop_ctrl_type(g, CMSG_SNAP);
 	g->in_barrier = true;
 	memset(g->ms, 0, sizeof(g->ms));
 	for (i = 0; i < g->n_members; i++)
 		g->ms[i].nodeid = g->members[i];
-	g->at_cc_synced = g->synced;
+	g->at_cc_synced = g->synced && !g->stale;
 	g->at_cc_gen = g->synced ? g->gen : 0;
 	g->at_cc_digest = g->synced ? rlog_digest(g->rl) : 0;
 	g->at_cc_epoch = g->synced ? g->epoch : 0;
-	sync_send_state(g);
+	if (trigger != g->me)
+		sync_send_state(g);
 }
 
 static bool same_members(const struct group *g, const struct cmsg_state *st)
@@ -188,6 +207,7 @@ static void start_sending(struct group *g, uint32_t round)
 	g->frozen_gen = g->gen;
 	g->frozen_durable = g->durable_gen;
 	g->frozen_writer = g->writer;
+	g->frozen_disk_failed = g->disk_failed;
 	g->send_round = round;
 	g->send_index = 0;
 	g->sending = true;
@@ -201,6 +221,67 @@ static void start_receiving(struct group *g, uint32_t sender, uint32_t round)
 	g->snap_sender = sender;
 	g->snap_round = round;
 	g->snap_next = 0;
+}
+
+/*
+ * Master resume from the start image; a stale replica of ours adds its dirty regions (it may
+ * know marks newer than the image), so a region is clean only when both say clean.
+ */
+static void master_resume(struct group *g, bool had_replica)
+{
+	uint64_t rc = g->p.region_count, bytes = (rc + 7) / 8, i;
+	uint8_t *img = NULL;
+
+	if (had_replica && g->p.type == GROUP_LOG_DISK && g->start_clean) {
+		img = calloc(1, (size_t)bytes);
+		if (img && !rlog_disk_bitmap_read(g->rl, 0, img, (size_t)bytes)) {
+			uint64_t n = (g->start_regions + 7) / 8;
+
+			for (i = 0; i < bytes; i++)
+				img[i] &= i < n ? g->start_clean[i] : 0;
+		} else {
+			free(img);
+			img = NULL;
+		}
+	}
+	if (img) {
+		rlog_resume_master(g->rl, img, g->start_regions < rc ? g->start_regions : rc);
+		free(img);
+	} else {
+		rlog_resume_master(g->rl, g->start_clean, g->start_regions);
+	}
+}
+
+/* The writer repeats what it made durable (its announcement may have been dropped). */
+static void announce_written(struct group *g)
+{
+	struct cmsg m;
+
+	if (g->write_failed) {
+		m.type = CMSG_DISK_FAILED;
+		m.u.gen = g->write_gen;
+	} else if (g->written_gen > g->durable_gen) {
+		m.type = CMSG_DURABLE;
+		m.u.gen = g->written_gen;
+	} else {
+		return;
+	}
+	group_queue_ctrl(g, &m);
+}
+
+static void drop_state(struct group *g)
+{
+	if (!g->synced)
+		return;
+	g->synced = false;
+	event(g, GROUP_EV_STATE_DROPPED, g->me);
+	group_revert_local(g);
+	/* our generations of the dropped replica must not reach the new one */
+	drop_ctrl_type(g, CMSG_DURABLE);
+	drop_ctrl_type(g, CMSG_DISK_FAILED);
+	if (g->disk_busy)
+		g->write_stale = true;
+	g->write_failed = false;
 }
 
 /* 3. every STATE is in: decide, the same way on every member. */
@@ -244,11 +325,18 @@ static void decide(struct group *g)
 		/* nobody has state: the lowest member does a master resume and sends it */
 		uint32_t master = g->members[0];
 
+		/* a stale replica is replaced everywhere, the master's included */
+		bool was_synced = g->synced;
+
+		drop_state(g);
+
 		if (master == g->me) {
-			rlog_resume_master(g->rl, g->start_clean, g->start_regions);
+			master_resume(g, was_synced);
 			g->synced = true;
+			g->stale = false;
 			g->gen = g->durable_gen = g->written_gen = 0;
 			g->disk_failed = false;
+			g->write_failed = false;
 			event(g, GROUP_EV_MASTER, g->me);
 			event(g, GROUP_EV_SYNCED, g->me);
 			if (g->p.type == GROUP_LOG_DISK) {
@@ -289,16 +377,15 @@ static void decide(struct group *g)
 			if (g->writer == g->me)
 				group_became_writer(g);
 		}
+		if (g->p.type == GROUP_LOG_DISK && g->writer == g->me && !g->need_full_write &&
+		    !g->disk_busy)
+			announce_written(g);
 		if (others && g->members[best] == g->me)
 			start_sending(g, g->ms[best].seq);
 		return;
 	}
-	if (g->synced) {
-		/* lost the merge: no stateful merge, rejoin clean */
-		g->synced = false;
-		event(g, GROUP_EV_STATE_DROPPED, g->me);
-		group_revert_local(g);
-	}
+	/* lost the merge (or stale): no stateful merge, rejoin clean */
+	drop_state(g);
 	start_receiving(g, g->members[best], g->ms[best].seq);
 }
 
@@ -306,8 +393,10 @@ void sync_on_state(struct group *g, uint32_t sender, const struct cmsg *m)
 {
 	uint32_t i;
 
-	if (!g->in_barrier || !same_members(g, &m->u.state))
+	if (!same_members(g, &m->u.state))
 		return; /* a STATE of an older membership */
+	if (!g->in_barrier)
+		open_round(g, sender);
 	for (i = 0; i < g->n_members; i++)
 		if (g->members[i] == sender)
 			break;
@@ -352,6 +441,7 @@ static void finish_receiving(struct group *g, const struct cmsg_snap *s)
 		g->bad_messages++;
 		return;
 	}
+	rlog_snapshot_dec_free(g->dec);
 	g->dec = NULL;
 	if (rlog_region_count(nrl) != g->p.region_count) {
 		/* a member with another size: never adopt a replica of another shape */
@@ -366,8 +456,9 @@ static void finish_receiving(struct group *g, const struct cmsg_snap *s)
 	g->durable_gen = s->durable_gen;
 	g->written_gen = 0;
 	g->writer = s->writer;
-	g->disk_failed = false;
+	g->disk_failed = s->disk_failed;
 	g->synced = true;
+	g->stale = false;
 	g->receiving = false;
 	event(g, GROUP_EV_SYNCED, g->me);
 	/* 4. apply what the order delivered after the barrier point, in order */
@@ -418,6 +509,7 @@ void sync_pump(struct group *g)
 	m.u.snap.round = g->send_round;
 	m.u.snap.index = g->send_index++;
 	m.u.snap.last = done;
+	m.u.snap.disk_failed = g->frozen_disk_failed;
 	m.u.snap.writer = g->frozen_writer;
 	m.u.snap.durable_gen = g->frozen_durable;
 	m.u.snap.n_bytes = (uint32_t)len;

@@ -112,7 +112,8 @@ static int decode_snap(struct wire_rd *r, struct cmsg_snap *s)
 	wire_get_le32(r, &s->round);
 	wire_get_le32(r, &s->index);
 	get_bool(r, &s->last, &err);
-	get_pad(r, 3, &err);
+	get_bool(r, &s->disk_failed, &err);
+	get_pad(r, 2, &err);
 	wire_get_le32(r, &s->writer);
 	wire_get_le64(r, &s->durable_gen);
 	if (!wire_get_le32(r, &s->n_bytes))
@@ -290,7 +291,8 @@ int cmsg_encode(const struct cmsg *m, const uint64_t *regions, uint8_t *buf, siz
 		wire_put_le32(&w, m->u.snap.round);
 		wire_put_le32(&w, m->u.snap.index);
 		wire_put_u8(&w, m->u.snap.last ? 1 : 0);
-		wire_put_zero(&w, 3);
+		wire_put_u8(&w, m->u.snap.disk_failed ? 1 : 0);
+		wire_put_zero(&w, 2);
 		wire_put_le32(&w, m->u.snap.writer);
 		wire_put_le64(&w, m->u.snap.durable_gen);
 		wire_put_le32(&w, m->u.snap.n_bytes);

@@ -49,6 +49,7 @@ struct cmsg_state {
 struct cmsg_snap {
 	uint32_t round, index;
 	bool last;
+	bool disk_failed;
 	uint32_t writer;
 	uint64_t durable_gen;
 	uint32_t n_bytes;

@@ -155,16 +155,28 @@ static int op_disk_write(void *ctx, uint64_t cookie, const uint8_t *buf, uint64_
 		return -ENOMEM;
 	}
 	memcpy(w.data, buf, len);
+	if (s->p.trace)
+		fprintf(stderr, "  sim: node %u disk write cookie %llu off %llu len %zu\n", nd->id,
+			(unsigned long long)cookie, (unsigned long long)off, len);
 	w.due = s->steps + 1 + sim_below(s, s->p.disk_delay_max ? s->p.disk_delay_max : 1);
 	s->w[s->wn++] = w;
 	return 0;
+}
+
+static void op_event(void *ctx, enum group_event ev, uint64_t arg)
+{
+	struct sim_node *nd = ctx;
+
+	if (nd->s->p.trace)
+		fprintf(stderr, "  sim: node %u event %d arg %llu\n", nd->id, (int)ev,
+			(unsigned long long)arg);
 }
 
 static const struct group_ops sim_ops = {
 	.send = op_send,
 	.reply = op_reply,
 	.disk_write = op_disk_write,
-	.event = NULL,
+	.event = op_event,
 };
 
 /* ---- membership -------------------------------------------------------------------------- */
@@ -182,15 +194,24 @@ static unsigned members_of(const struct sim *s, unsigned comp, uint32_t *out)
 static void set_quorum(struct sim *s)
 {
 	unsigned i, j;
+	uint64_t nr = 0;
 
 	for (i = 1; i <= s->p.n_nodes; i++) {
 		unsigned up = 0;
+		struct group_status st;
 
 		if (!s->nodes[i].up || !s->nodes[i].g)
 			continue;
 		for (j = 1; j <= s->p.n_nodes; j++)
 			if (s->nodes[j].up && s->nodes[j].comp == s->nodes[i].comp)
 				up++;
+		group_get_status(s->nodes[i].g, &st);
+		/* the daemon re-reads the log device when quorum comes back */
+		if (!st.quorate && up * 2 > s->p.n_nodes && s->p.type == GROUP_LOG_DISK &&
+		    rlog_disk_decode_header(s->disk, s->disk_len, &nr) == RLOG_DISK_OK)
+			group_start(s->nodes[i].g, s->disk + RLOG_DISK_BITMAP_OFFSET, nr);
+		if (s->p.trace && st.quorate != (up * 2 > s->p.n_nodes))
+			fprintf(stderr, "  sim: node %u quorate %d\n", i, up * 2 > s->p.n_nodes);
 		group_set_quorate(s->nodes[i].g, up * 2 > s->p.n_nodes);
 	}
 }
@@ -228,6 +249,14 @@ static void confchg_comp(struct sim *s, unsigned comp, const uint32_t *left, uns
 {
 	uint32_t mem[SIM_MAX_NODES];
 	unsigned n = members_of(s, comp, mem), i;
+
+	if (s->p.trace) {
+		fprintf(stderr, "  sim: comp %u confchg members", comp);
+		for (i = 0; i < n; i++)
+			fprintf(stderr, " %u", mem[i]);
+		fprintf(stderr, " left %u joined %u\n", n_left ? left[0] : 0,
+			n_joined ? joined[0] : 0);
+	}
 
 	for (i = 0; i < n; i++)
 		group_confchg(s->nodes[mem[i]].g, mem, n, left, n_left, joined, n_joined);
@@ -416,6 +445,8 @@ void sim_heal(struct sim *s)
 			else
 				joined[n_j++] = all[j];
 		}
+		if (n_j && s->p.trace)
+			fprintf(stderr, "  sim: heal: node %u sees %u joined\n", me, n_j);
 		if (n_j)
 			group_confchg(s->nodes[me].g, all, n_all, NULL, 0, joined, n_j);
 	}
@@ -478,6 +509,9 @@ static bool complete_write(struct sim *s, bool force)
 	s->wn--;
 	if (!s->disk_fail)
 		memcpy(s->disk + w.off, w.data, w.len);
+	if (s->p.trace)
+		fprintf(stderr, "  sim: node %u disk done cookie %llu%s\n", w.node,
+			(unsigned long long)w.cookie, s->disk_fail ? " FAILED" : "");
 	free(w.data);
 	if (s->nodes[w.node].g)
 		group_disk_done(s->nodes[w.node].g, w.cookie, s->disk_fail ? -EIO : 0);

@@ -38,6 +38,7 @@ struct sim_params {
 	uint64_t seed;
 	unsigned eagain_pct;	 /**< chance (0..100) that a send is refused */
 	unsigned disk_delay_max; /**< a write lands 1..max steps after it is issued */
+	bool trace; /**< print confchgs and group events on stderr */
 	sim_reply_fn on_reply;
 	void *arg;
 };

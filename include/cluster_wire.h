@@ -101,13 +101,14 @@ _Static_assert(sizeof(struct cmsg_wire_state) == CMSG_STATE_FIXED, "state fixed 
 
 /*
  * SNAP: round (the seq of the sender's STATE of the barrier), chunk index, last (0|1),
- * 3 zero bytes, the writer, the durable generation, n bytes, then n snapshot bytes.
+ * disk_failed (0|1), 2 zero bytes, the writer, the durable generation, n bytes, then n snapshot bytes.
  */
 struct cmsg_wire_snap {
 	uint32_t round;
 	uint32_t index;
 	uint8_t last;
-	uint8_t pad[3];
+	uint8_t disk_failed;
+	uint8_t pad[2];
 	uint32_t writer;
 	uint64_t durable_gen;
 	uint32_t n_bytes;

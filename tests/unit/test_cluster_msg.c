@@ -135,6 +135,7 @@ static void test_state_snap(void **state)
 	in.u.snap.round = 8;
 	in.u.snap.index = 2;
 	in.u.snap.last = true;
+	in.u.snap.disk_failed = true;
 	in.u.snap.writer = 7;
 	in.u.snap.durable_gen = 9;
 	in.u.snap.n_bytes = sizeof(bytes);
@@ -143,6 +144,7 @@ static void test_state_snap(void **state)
 	assert_int_equal(out.u.snap.round, 8);
 	assert_int_equal(out.u.snap.index, 2);
 	assert_true(out.u.snap.last);
+	assert_true(out.u.snap.disk_failed);
 	assert_int_equal(out.u.snap.writer, 7);
 	assert_int_equal(out.u.snap.durable_gen, 9);
 	assert_int_equal(out.u.snap.n_bytes, sizeof(bytes));
