@@ -13,12 +13,17 @@
  *   - for every verdict that is answered, the reply encoders produce frames the kernel
  *     accepts (lengths consistent, seq echoed, error as given, data_size 0 on error) and
  *     refuse what the kernel would turn into a failure (positive error, full EAGAIN,
- *     payloads above the capacity, IN_SYNC values other than 0/1), never writing past @cap.
+ *     payloads above the capacity, IN_SYNC values other than 0/1), never writing past @cap;
+ *   - the same datagram fed to the link (daemon/kern.h kern_feed, no socket, replies
+ *     captured) is answered exactly once (checklist item 6): a well-formed request reaches
+ *     the request callback once and the link sends nothing itself, REPLY_ERROR gets one
+ *     full reply with that error, ACK_EAGAIN one ack-only EAGAIN, DROP nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/kern.h"
 #include "daemon/ulog_codec.h"
 #include "tests/fuzz/fuzz_common.h"
 
@@ -194,6 +199,71 @@ static void check_accepted(const struct ulog_msg *m, const uint8_t *buf, size_t 
 	FUZZ_CHECK(ulog_type_str(m->type) != NULL);
 }
 
+/* What the link did with one datagram. */
+struct link_seen {
+	unsigned requests, sends;
+	struct ulog_msg req;
+	uint8_t sent[ULOG_MAX_REPLY];
+	size_t sent_len;
+	uint32_t sent_port;
+};
+
+static struct link_seen seen;
+
+static void on_request(void *ctx, const struct ulog_msg *req)
+{
+	seen.requests++;
+	seen.req = *req;
+}
+
+static int on_send(void *ctx, uint32_t portid, const void *buf, size_t len)
+{
+	seen.sends++;
+	seen.sent_port = portid;
+	seen.sent_len = len < sizeof(seen.sent) ? len : sizeof(seen.sent);
+	memcpy(seen.sent, buf, seen.sent_len);
+	return 0;
+}
+
+/* One link for the whole run (opening one per input would only measure setup). */
+static struct kern *test_link(void)
+{
+	static struct kern *k;
+	struct kern_cfg cfg = {.userspace_peer = true, .no_socket = true, .send = on_send};
+
+	if (!k)
+		FUZZ_CHECK(kern_open(&k, &cfg, on_request, NULL) == 0);
+	return k;
+}
+
+static void check_link(const uint8_t *buf, size_t len, uint32_t port, enum ulog_verdict verdict,
+		       const struct ulog_msg *m, int err)
+{
+	memset(&seen, 0, sizeof(seen));
+	kern_feed(test_link(), buf, len, port, false);
+	switch (verdict) {
+	case ULOG_OK:
+		FUZZ_CHECK(seen.requests == 1 && seen.sends == 0);
+		FUZZ_CHECK(seen.req.seq == m->seq && seen.req.type == m->type);
+		FUZZ_CHECK(seen.req.data_size == m->data_size);
+		FUZZ_CHECK(memcmp(seen.req.data, m->data, sizeof(m->data)) == 0);
+		break;
+	case ULOG_REPLY_ERROR:
+		FUZZ_CHECK(seen.requests == 0 && seen.sends == 1 && seen.sent_port == port);
+		check_full_reply(seen.sent, (int)seen.sent_len, m, err, 0);
+		break;
+	case ULOG_ACK_EAGAIN:
+		FUZZ_CHECK(seen.requests == 0 && seen.sends == 1 && seen.sent_port == port);
+		FUZZ_CHECK(seen.sent_len == ULOG_REQ_OFF);
+		FUZZ_CHECK(host32(seen.sent + ULOG_OFF_CN_SEQ) == m->cn_seq);
+		FUZZ_CHECK(host32(seen.sent + ULOG_OFF_CN_ACK) == EAGAIN);
+		break;
+	case ULOG_DROP:
+		FUZZ_CHECK(seen.requests == 0 && seen.sends == 0);
+		break;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ulog_msg msg;
@@ -249,6 +319,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default:
 		FUZZ_CHECK(false);
 	}
+	check_link(copy, len, port, verdict, &msg, err);
 	free(copy);
 	return 0;
 }
