@@ -126,7 +126,8 @@ bool group_is_member(const struct group *g, uint32_t node)
 /* State-changing messages leave only from a synced, quorate member outside a barrier. */
 static bool can_send_data(const struct group *g)
 {
-	return g->synced && !g->stale && g->quorate && g->transport_up && !g->in_barrier && !g->receiving;
+	return g->synced && !g->stale && g->quorate && g->transport_up && !g->in_barrier &&
+	       !g->receiving;
 }
 
 /* Answers may be given only from a settled replica (not while a barrier may drop it). */
@@ -137,7 +138,8 @@ static bool settled(const struct group *g)
 
 static void hdr(struct group *g, struct cmsg *m, uint16_t type)
 {
-	m->version = (uint16_t)g->version;
+	/* STATE must be understood by every member, whatever it supports: the lowest version */
+	m->version = (uint16_t)(type == CMSG_STATE ? GROUP_PROTO_VERSION_MIN : g->version);
 	m->type = type;
 	m->nodeid = g->me;
 	m->seq = ++g->seq;
@@ -354,17 +356,15 @@ static bool nothing_in_flight(const struct group *g)
 
 static void local_mark(struct group *g, uint64_t r)
 {
-	bool was_clearing;
-
 	rset_add(&g->my_marks, r);
-	was_clearing = rset_del(&g->pend_clears, r);
+	/* a deferred clear of this region is cancelled (the activity set keeps it hot) */
+	rset_del(&g->pend_clears, r);
 	/*
 	 * No message when the replicated state already holds our mark and nothing of ours that
 	 * could change that is in flight (a sent clear would remove it).
 	 */
 	if (settled(g) && nothing_in_flight(g) && rlog_node_marked(g->rl, g->me, r))
 		return;
-	(void)was_clearing;
 	rset_add(&g->pend_marks, r);
 }
 
@@ -378,7 +378,8 @@ static void local_clear(struct group *g, uint64_t r)
 static void add_waiter(struct group *g, uint64_t token, enum flush_stage st, uint64_t commit_id,
 		       uint64_t need_gen)
 {
-	struct waiter w = {.token = token, .stage = st, .commit_id = commit_id, .need_gen = need_gen};
+	struct waiter w = {
+		.token = token, .stage = st, .commit_id = commit_id, .need_gen = need_gen};
 
 	if (DARRAY_PUSH(g->waiters, w))
 		reply(g, token, -ENOMEM, 0, 0);
@@ -488,8 +489,8 @@ void group_request(struct group *g, const struct group_req *req)
 		 * rule 1): answer locally, recovering = 0 with the exact hint. Only when nothing
 		 * of ours is waiting in the order, so the answer sees every earlier request.
 		 */
-		if (can_send_data(g) && g->n_members == 1 && g->members[0] == g->me &&
-		    !g->held.n && !g->inflight.n) {
+		if (can_send_data(g) && g->n_members == 1 && g->members[0] == g->me && !g->held.n &&
+		    !g->inflight.n) {
 			bool rec = false;
 			uint64_t hint = 0;
 
@@ -658,6 +659,11 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 				   hint);
 		break;
 	case CMSG_DURABLE:
+		/* only the writer's, and never beyond what this replica committed */
+		if (sender != g->writer || m->u.gen > g->gen) {
+			bad(g, sender);
+			return;
+		}
 		if (m->u.gen > g->durable_gen)
 			g->durable_gen = m->u.gen;
 		break;
@@ -857,8 +863,8 @@ static void maybe_write(struct group *g)
 	bool full;
 	int ret;
 
-	if (g->p.type != GROUP_LOG_DISK || !settled(g) || g->writer != g->me || !g->quorate ||
-	    !g->transport_up || g->disk_busy || g->disk_failed || g->write_failed)
+	if (g->p.type != GROUP_LOG_DISK || !settled(g) || g->stale || g->writer != g->me ||
+	    !g->quorate || !g->transport_up || g->disk_busy || g->disk_failed || g->write_failed)
 		return;
 	if (!g->need_full_write && g->gen <= g->written_gen)
 		return;
@@ -938,7 +944,7 @@ void group_disk_done(struct group *g, uint64_t cookie, int error)
 		g->write_stale = false;
 		return;
 	}
-	if (g->writer != g->me || !g->synced)
+	if (g->writer != g->me || !g->synced || g->stale)
 		return; /* no longer ours: the current writer rewrote everything */
 	m.type = error ? CMSG_DISK_FAILED : CMSG_DURABLE;
 	m.u.gen = g->write_gen;
@@ -998,8 +1004,9 @@ bool group_wants_pump(const struct group *g)
 		return true;
 	if (can_send_data(g) && (g->held.n || g->commit_queued))
 		return true;
-	return g->p.type == GROUP_LOG_DISK && settled(g) && g->writer == g->me && !g->disk_busy &&
-	       !g->disk_failed && !g->write_failed && g->quorate && (g->need_full_write || g->gen > g->written_gen);
+	return g->p.type == GROUP_LOG_DISK && settled(g) && !g->stale && g->writer == g->me &&
+	       !g->disk_busy && !g->disk_failed && !g->write_failed && g->quorate &&
+	       (g->need_full_write || g->gen > g->written_gen);
 }
 
 void group_set_quorate(struct group *g, bool quorate)

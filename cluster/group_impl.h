@@ -50,10 +50,10 @@ struct member_state {
 };
 
 /* Dynamic arrays (insertion order only: no pointer or hash order anywhere). */
-#define DARRAY(T)                                                                                  \
-	struct {                                                                                   \
-		T *v;                                                                              \
-		size_t n, cap;                                                                     \
+#define DARRAY(T)              \
+	struct {               \
+		T *v;          \
+		size_t n, cap; \
 	}
 
 struct group {
@@ -126,9 +126,10 @@ struct group {
 	uint8_t *tx;	/* encode scratch, CMSG_MAX_SIZE */
 };
 
-#define DARRAY_PUSH(a, x)                                                                          \
-	(((a).n == (a).cap && darray_grow((void **)&(a).v, &(a).cap, sizeof(*(a).v))) ? -ENOMEM    \
-										    : ((a).v[(a).n++] = (x), 0))
+#define DARRAY_PUSH(a, x)                                                             \
+	(((a).n == (a).cap && darray_grow((void **)&(a).v, &(a).cap, sizeof(*(a).v))) \
+		 ? -ENOMEM                                                            \
+		 : ((a).v[(a).n++] = (x), 0))
 int darray_grow(void **v, size_t *cap, size_t elem);
 void darray_del(void *v, size_t *n, size_t elem, size_t i);
 

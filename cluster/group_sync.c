@@ -287,7 +287,8 @@ static void drop_state(struct group *g)
 /* 3. every STATE is in: decide, the same way on every member. */
 static void decide(struct group *g)
 {
-	uint32_t n = g->n_members, i, j, best = UINT32_MAX, best_count = 0, version = g->max_version;
+	uint32_t n = g->n_members, i, j, best = UINT32_MAX, best_count = 0,
+		 version = g->max_version;
 	bool all_quorate = true, in_set = false, others = false;
 	uint64_t max_epoch = 0;
 
@@ -463,9 +464,8 @@ static void finish_receiving(struct group *g, const struct cmsg_snap *s)
 	event(g, GROUP_EV_SYNCED, g->me);
 	/* 4. apply what the order delivered after the barrier point, in order */
 	for (i = 0; i < g->queued.n; i++) {
-		if (cmsg_decode(&g->rx, g->queued.v[i].buf, g->queued.v[i].len,
-				g->queued_from.v[i], GROUP_PROTO_VERSION_MIN,
-				(uint16_t)g->max_version) == CMSG_OK)
+		if (cmsg_decode(&g->rx, g->queued.v[i].buf, g->queued.v[i].len, g->queued_from.v[i],
+				GROUP_PROTO_VERSION_MIN, (uint16_t)g->max_version) == CMSG_OK)
 			group_apply(g, g->queued_from.v[i], &g->rx);
 		free(g->queued.v[i].buf);
 	}

@@ -34,6 +34,7 @@ struct sim_node {
 	bool up;
 	unsigned comp;
 	struct group *g;
+	bool cut; /* its transport is lost: not a member */
 	uint64_t now_ms;
 };
 
@@ -96,6 +97,8 @@ static int op_send(void *ctx, const struct iovec *iov, unsigned int n_iov)
 	struct sim_msg m = {.comp = nd->comp, .sender = nd->id};
 	size_t len = 0, i;
 
+	if (nd->cut)
+		return -ENOTCONN;
 	if (s->p.eagain_pct && sim_below(s, 100) < s->p.eagain_pct)
 		return -EAGAIN;
 	for (i = 0; i < n_iov; i++)
@@ -186,7 +189,7 @@ static unsigned members_of(const struct sim *s, unsigned comp, uint32_t *out)
 	unsigned i, n = 0;
 
 	for (i = 1; i <= s->p.n_nodes; i++)
-		if (s->nodes[i].up && s->nodes[i].g && s->nodes[i].comp == comp)
+		if (s->nodes[i].up && s->nodes[i].g && !s->nodes[i].cut && s->nodes[i].comp == comp)
 			out[n++] = i;
 	return n;
 }
@@ -272,7 +275,8 @@ uint64_t sim_start(struct sim *s, uint32_t node)
 	if (!nd->up || nd->g)
 		return 0;
 	memset(&gp, 0, sizeof(gp));
-	snprintf(gp.uuid, sizeof(gp.uuid), "LVM-sim-log-%llu", (unsigned long long)s->p.region_count);
+	snprintf(gp.uuid, sizeof(gp.uuid), "LVM-sim-log-%llu",
+		 (unsigned long long)s->p.region_count);
 	gp.type = s->p.type;
 	gp.region_count = s->p.region_count;
 	gp.sync_mode = s->p.sync_mode;
@@ -280,6 +284,8 @@ uint64_t sim_start(struct sim *s, uint32_t node)
 	gp.my_nodeid = node;
 	if (group_create(&nd->g, &gp, &sim_ops, nd))
 		return 0;
+	if (s->p.max_version[node])
+		group_set_max_version(nd->g, s->p.max_version[node]);
 	if (s->p.type == GROUP_LOG_DISK &&
 	    rlog_disk_decode_header(s->disk, s->disk_len, &nr) == RLOG_DISK_OK)
 		group_start(nd->g, s->disk + RLOG_DISK_BITMAP_OFFSET, nr);
@@ -301,6 +307,7 @@ static void drop_node(struct sim *s, uint32_t node)
 
 	group_destroy(nd->g);
 	nd->g = NULL;
+	nd->cut = false;
 	/* the kernel of this node is gone or detached: its requests need no reply any more */
 	for (i = 0; i < s->recn; i++)
 		if (s->rec[i].node == node && !s->rec[i].done)
@@ -318,6 +325,42 @@ void sim_leave(struct sim *s, uint32_t node)
 	drop_node(s, node);
 	set_quorum(s);
 	confchg_comp(s, comp, &node, 1, NULL, 0);
+}
+
+void sim_disconnect(struct sim *s, uint32_t node)
+{
+	struct sim_node *nd = &s->nodes[node];
+	size_t k;
+
+	if (!nd->g || nd->cut)
+		return;
+	/* its messages not yet ordered are lost with the local corosync */
+	for (k = 0; k < s->qn;) {
+		if (s->q[k].sender == node && s->q[k].comp == nd->comp) {
+			free(s->q[k].buf);
+			memmove(s->q + k, s->q + k + 1, (s->qn - k - 1) * sizeof(*s->q));
+			s->qn--;
+		} else {
+			k++;
+		}
+	}
+	flush_comp(s, nd->comp);
+	group_transport_lost(nd->g);
+	nd->cut = true;
+	confchg_comp(s, nd->comp, &node, 1, NULL, 0);
+}
+
+void sim_reconnect(struct sim *s, uint32_t node)
+{
+	struct sim_node *nd = &s->nodes[node];
+
+	if (!nd->g || !nd->cut)
+		return;
+	flush_comp(s, nd->comp);
+	group_transport_restored(nd->g);
+	nd->cut = false;
+	set_quorum(s);
+	confchg_comp(s, nd->comp, NULL, 0, &node, 1);
 }
 
 void sim_crash(struct sim *s, uint32_t node)
@@ -415,8 +458,8 @@ void sim_partition(struct sim *s, const uint32_t *side, size_t n)
 
 void sim_heal(struct sim *s)
 {
-	uint32_t all[SIM_MAX_NODES], own[SIM_MAX_NODES], joined[SIM_MAX_NODES];
-	unsigned i, j, n_all, n_own, n_j, target = 0, old[SIM_MAX_NODES + 1];
+	uint32_t all[SIM_MAX_NODES], joined[SIM_MAX_NODES];
+	unsigned i, j, n_all, n_j, target = 0, old[SIM_MAX_NODES + 1];
 	bool found = false;
 
 	for (i = 1; i <= s->p.n_nodes; i++) {
@@ -437,20 +480,15 @@ void sim_heal(struct sim *s)
 	for (i = 0; i < n_all; i++) {
 		uint32_t me = all[i];
 
-		n_own = 0;
 		n_j = 0;
-		for (j = 0; j < n_all; j++) {
-			if (old[all[j]] == old[me])
-				own[n_own++] = all[j];
-			else
+		for (j = 0; j < n_all; j++)
+			if (old[all[j]] != old[me])
 				joined[n_j++] = all[j];
-		}
 		if (n_j && s->p.trace)
 			fprintf(stderr, "  sim: heal: node %u sees %u joined\n", me, n_j);
 		if (n_j)
 			group_confchg(s->nodes[me].g, all, n_all, NULL, 0, joined, n_j);
 	}
-	(void)own;
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
@@ -500,7 +538,8 @@ static bool complete_write(struct sim *s, bool force)
 	struct sim_write w;
 
 	for (k = 0; k < s->wn; k++)
-		if ((force || s->w[k].due <= s->steps) && (best == SIZE_MAX || s->w[k].due < s->w[best].due))
+		if ((force || s->w[k].due <= s->steps) &&
+		    (best == SIZE_MAX || s->w[k].due < s->w[best].due))
 			best = k;
 	if (best == SIZE_MAX)
 		return false;
@@ -660,6 +699,14 @@ const uint8_t *sim_disk_image(const struct sim *s, size_t *len)
 {
 	*len = s->disk_len;
 	return s->disk;
+}
+
+int sim_disk_poke(struct sim *s, uint64_t off, const void *buf, size_t len)
+{
+	if (off > s->disk_len || len > s->disk_len - off)
+		return -EINVAL;
+	memcpy(s->disk + off, buf, len);
+	return 0;
 }
 
 struct group *sim_group(const struct sim *s, uint32_t node)

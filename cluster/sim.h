@@ -38,7 +38,8 @@ struct sim_params {
 	uint64_t seed;
 	unsigned eagain_pct;	 /**< chance (0..100) that a send is refused */
 	unsigned disk_delay_max; /**< a write lands 1..max steps after it is issued */
-	bool trace; /**< print confchgs and group events on stderr */
+	bool trace;		 /**< print confchgs and group events on stderr */
+	uint32_t max_version[SIM_MAX_NODES + 1]; /**< per node (0 = default), test hook */
 	sim_reply_fn on_reply;
 	void *arg;
 };
@@ -67,6 +68,10 @@ void sim_leave(struct sim *s, uint32_t node);
 void sim_crash(struct sim *s, uint32_t node);
 /** Bring a crashed node back (in the first component) without starting the log. */
 void sim_revive(struct sim *s, uint32_t node);
+/** The local corosync of @node dies: the group holds everything; the others see it leave. */
+void sim_disconnect(struct sim *s, uint32_t node);
+/** Corosync is back on @node: it joins again (unsynced until the barrier). */
+void sim_reconnect(struct sim *s, uint32_t node);
 /** Split the nodes in @side away from the rest of their components. */
 void sim_partition(struct sim *s, const uint32_t *side, size_t n);
 /** Merge every component into one. */
@@ -88,6 +93,8 @@ bool sim_settle(struct sim *s, unsigned max_steps);
 void sim_set_eagain(struct sim *s, unsigned pct);
 void sim_disk_fail(struct sim *s, bool fail);
 const uint8_t *sim_disk_image(const struct sim *s, size_t *len);
+/** Test setup: write @len bytes at @off of the log device directly. */
+int sim_disk_poke(struct sim *s, uint64_t off, const void *buf, size_t len);
 
 struct group *sim_group(const struct sim *s, uint32_t node);
 bool sim_node_up(const struct sim *s, uint32_t node);

@@ -23,9 +23,9 @@
 #include "cluster/sim.h"
 #include "log/rlog.h"
 
-#define NREG	 96u
-#define MAXN	 5u
-#define NSTEPS	 10000u
+#define NREG   96u
+#define MAXN   5u
+#define NSTEPS 10000u
 
 enum kstate { K_IDLE = 0, K_FLUSHING, K_WRITING };
 
@@ -57,12 +57,12 @@ struct world {
 	unsigned flush_acks, flush_eio, resync_given, synced_events;
 };
 
-#define FAIL(w, ...)                                                                               \
-	do {                                                                                       \
-		fprintf(stderr, "seed %" PRIu64 " step %u: ", (w)->seed, (w)->step);               \
-		fprintf(stderr, __VA_ARGS__);                                                      \
-		fprintf(stderr, "\n");                                                             \
-		(w)->failed = 1;                                                                   \
+#define FAIL(w, ...)                                                                 \
+	do {                                                                         \
+		fprintf(stderr, "seed %" PRIu64 " step %u: ", (w)->seed, (w)->step); \
+		fprintf(stderr, __VA_ARGS__);                                        \
+		fprintf(stderr, "\n");                                               \
+		(w)->failed = 1;                                                     \
 	} while (0)
 
 static bool settled_synced(struct world *w, uint32_t node)
@@ -95,14 +95,41 @@ static bool comp_settled(struct world *w, unsigned comp)
 
 static bool trace;
 
+/* The kernel's FLUSH covering @reg was answered: the write may go to the legs. */
+static void flush_acked(struct world *w, uint32_t node, uint64_t reg, const struct group_reply *r)
+{
+	struct knode *k = &w->k[node];
+
+	if (r->error) {
+		w->flush_eio++;
+		k->st[reg] = K_WRITING; /* must still be cleared; not a live write */
+		k->fenced[reg] = true;
+		return;
+	}
+	k->st[reg] = K_WRITING;
+	w->flush_acks++;
+	if (w->disk) {
+		size_t len;
+		const uint8_t *img = sim_disk_image(w->s, &len);
+
+		if (img[RLOG_DISK_BITMAP_OFFSET + reg / 8] & (1u << (reg % 8)))
+			FAIL(w, "node %u FLUSH acked, region %" PRIu64 " clean on disk", node, reg);
+	}
+	if (w->n_chk < 4096) {
+		w->chk_node[w->n_chk] = node;
+		w->chk_region[w->n_chk++] = reg;
+	}
+}
+
 static void on_reply(void *arg, uint32_t node, const struct group_req *req,
 		     const struct group_reply *r)
 {
 	struct world *w = arg;
 
 	if (trace)
-		fprintf(stderr, "[%u] node %u reply type %d tok %" PRIu64 " reg %" PRIu64
-				" -> err %d val %" PRId64 " val2 %" PRIu64 "\n",
+		fprintf(stderr,
+			"[%u] node %u reply type %d tok %" PRIu64 " reg %" PRIu64
+			" -> err %d val %" PRId64 " val2 %" PRIu64 "\n",
 			w->step, node, (int)req->type, req->token, req->region, r->error, r->value,
 			r->value2);
 	struct knode *k = &w->k[node];
@@ -111,31 +138,9 @@ static void on_reply(void *arg, uint32_t node, const struct group_req *req,
 
 	switch (req->type) {
 	case GROUP_REQ_FLUSH:
-		for (reg = 0; reg < NREG; reg++) {
-			if (k->st[reg] != K_FLUSHING || k->flush_token[reg] != req->token)
-				continue;
-			if (r->error) {
-				w->flush_eio++;
-				k->st[reg] = K_WRITING; /* must still be cleared; not a live write */
-				k->fenced[reg] = true;
-				continue;
-			}
-			k->st[reg] = K_WRITING;
-			w->flush_acks++;
-			if (w->disk) {
-				size_t len;
-				const uint8_t *img = sim_disk_image(w->s, &len);
-
-				if (img[RLOG_DISK_BITMAP_OFFSET + reg / 8] & (1u << (reg % 8)))
-					FAIL(w, "node %u FLUSH acked, region %" PRIu64
-						" clean on disk",
-					     node, reg);
-			}
-			if (w->n_chk < 4096) {
-				w->chk_node[w->n_chk] = node;
-				w->chk_region[w->n_chk++] = reg;
-			}
-		}
+		for (reg = 0; reg < NREG; reg++)
+			if (k->st[reg] == K_FLUSHING && k->flush_token[reg] == req->token)
+				flush_acked(w, node, reg, r);
 		break;
 	case GROUP_REQ_GET_RESYNC_WORK:
 		if (req->token != k->resync_token)
@@ -268,7 +273,8 @@ static void fence_moved(struct world *w)
 		if (!sim_node_up(w->s, i))
 			continue;
 		for (j = 1; j <= w->n; j++)
-			if (sim_node_up(w->s, j) && sim_component(w->s, j) == sim_component(w->s, i))
+			if (sim_node_up(w->s, j) &&
+			    sim_component(w->s, j) == sim_component(w->s, i))
 				up++;
 		w->k[i].comp = sim_component(w->s, i);
 		if (up * 2 > w->n)
@@ -311,8 +317,8 @@ static void random_action(struct world *w)
 
 	memset(&q, 0, sizeof(q));
 	if (trace)
-		fprintf(stderr, "[%u] action %" PRIu64 " node %u reg %" PRIu64 "\n", w->step, x, node,
-			reg);
+		fprintf(stderr, "[%u] action %" PRIu64 " node %u reg %" PRIu64 "\n", w->step, x,
+			node, reg);
 	if (x < 3) { /* crash */
 		sim_crash(s, node);
 		kreset(w, node);
@@ -343,6 +349,23 @@ static void random_action(struct world *w)
 		fence_moved(w);
 		return;
 	}
+	if (x < 34 && g) { /* the local corosync dies (fenced like a partition) or comes back */
+		uint64_t r;
+		struct group_status st;
+
+		group_get_status(g, &st);
+		if (st.transport_up) {
+			sim_disconnect(s, node);
+			for (r = 0; r < NREG; r++)
+				if (k->st[r])
+					k->fenced[r] = true;
+			if (k->recovering)
+				k->rec_fenced = true;
+		} else {
+			sim_reconnect(s, node);
+		}
+		return;
+	}
 	if (x < 36) {
 		sim_set_eagain(s, (unsigned)sim_below(s, 3) * 20);
 		return;
@@ -353,7 +376,7 @@ static void random_action(struct world *w)
 	}
 	if (!g || k->leaving)
 		return; /* a suspended device sends nothing but its POSTSUSPEND */
-	if (x < 300) { /* start a write: MARK + FLUSH, or an integrated FLUSH */
+	if (x < 300) {	/* start a write: MARK + FLUSH, or an integrated FLUSH */
 		bool b = false;
 
 		if (k->st[reg] != K_IDLE || (k->recovering && k->rec_region == reg))
@@ -377,6 +400,13 @@ static void random_action(struct world *w)
 		k->fenced[reg] = false;
 		q.type = GROUP_REQ_FLUSH;
 		k->flush_token[reg] = sim_request(s, node, &q);
+		{
+			/* answered at once (nothing new to commit): on_reply ran before we knew */
+			const struct sim_reply_rec *rr = sim_reply(s, k->flush_token[reg]);
+
+			if (rr && rr->done)
+				flush_acked(w, node, reg, &rr->r);
+		}
 		return;
 	}
 	if (x < 550) { /* finish a write: CLEAR (+ FLUSH sometimes) */
@@ -406,7 +436,8 @@ static void random_action(struct world *w)
 		if (k->resync_token || k->setsync_token)
 			return;
 		if (k->recovering)
-			k->setsync_token = req(w, node, GROUP_REQ_SET_REGION_SYNC, k->rec_region, true);
+			k->setsync_token =
+				req(w, node, GROUP_REQ_SET_REGION_SYNC, k->rec_region, true);
 		else
 			k->resync_token = req(w, node, GROUP_REQ_GET_RESYNC_WORK, 0, false);
 		return;
@@ -480,19 +511,38 @@ static int finish(struct world *w)
 	}
 	sim_heal(s);
 	for (i = 1; i <= w->n; i++)
+		sim_reconnect(s, i);
+	for (i = 1; i <= w->n; i++)
 		if (!sim_group(s, i)) {
 			kreset(w, i);
 			sim_start(s, i);
 		}
 	sim_settle(s, 200000);
+	/* recoveries in progress finish (a FLUSH may wait for one) */
+	for (i = 1; i <= w->n; i++)
+		if (w->k[i].recovering && !w->k[i].setsync_token)
+			w->k[i].setsync_token =
+				req(w, i, GROUP_REQ_SET_REGION_SYNC, w->k[i].rec_region, true);
+	sim_settle(s, 200000);
 	check_step(w);
-	/* the kernels finish their writes */
+	/* the kernels finish their writes (every FLUSH was answered by now) */
 	for (i = 1; i <= w->n; i++) {
 		struct group_req q;
 
 		memset(&q, 0, sizeof(q));
 		for (r = 0; r < NREG; r++)
 			if (w->k[i].st[r]) {
+				if (w->k[i].st[r] == K_FLUSHING) {
+					uint64_t ar = 0;
+					uint32_t an = 0;
+					bool has = rlog_assignment(group_rlog(sim_group(s, i)), &ar,
+								   &an);
+
+					FAIL(w,
+					     "node %u: FLUSH of region %" PRIu64 " (token %" PRIu64
+					     ") never answered (assignment %d: %" PRIu64 " to %u)",
+					     i, r, w->k[i].flush_token[r], has, ar, an);
+				}
 				q.type = GROUP_REQ_CLEAR;
 				q.regions[0] = r;
 				q.n_regions = 1;
@@ -514,7 +564,8 @@ static int finish(struct world *w)
 			const struct sim_reply_rec *rr;
 
 			if (k->recovering) {
-				k->setsync_token = req(w, i, GROUP_REQ_SET_REGION_SYNC, k->rec_region, true);
+				k->setsync_token =
+					req(w, i, GROUP_REQ_SET_REGION_SYNC, k->rec_region, true);
 				sim_settle(s, 200000);
 				any = true;
 				continue;
@@ -547,8 +598,8 @@ static int finish(struct world *w)
 			     st.pending_requests);
 			for (t = 1; (rr = sim_reply(s, t)) != NULL; t++)
 				if (rr->node == i && !rr->done)
-					fprintf(stderr, "  token %" PRIu64 " type %d unanswered\n", t,
-						(int)rr->req.type);
+					fprintf(stderr, "  token %" PRIu64 " type %d unanswered\n",
+						t, (int)rr->req.type);
 		}
 	}
 	return w->failed;
@@ -599,8 +650,9 @@ static int run(uint64_t seed, bool disk, unsigned n)
 	       seed, disk ? "disk" : "core", n, w.flush_acks, w.flush_eio, w.resync_given,
 	       sim_sent(w.s));
 	if (ret)
-		fprintf(stderr, "FAILED: seed %" PRIu64 " (%s, %u nodes); replay with "
-				"CMLOG_SIM_SEED=%" PRIu64 "\n",
+		fprintf(stderr,
+			"FAILED: seed %" PRIu64 " (%s, %u nodes); replay with "
+			"CMLOG_SIM_SEED=%" PRIu64 "\n",
 			seed, disk ? "disk" : "core", n, seed);
 	sim_destroy(w.s);
 	return ret;
@@ -608,7 +660,9 @@ static int run(uint64_t seed, bool disk, unsigned n)
 
 int main(void)
 {
-	static const uint64_t seeds[] = {1, 2, 3, 4, 5, 6, 7, 8, 42, 1234, 99991, 31337};
+	static const uint64_t seeds[] = {
+		1,  2,	3,  4,	5,   6,	  7,   8,   9,	 10,  11,  12,	13,  14,   15,	  16,	17,
+		18, 19, 20, 42, 101, 127, 137, 142, 168, 261, 269, 277, 366, 1234, 99991, 31337};
 	const char *env = getenv("CMLOG_SIM_SEED");
 
 	trace = getenv("CMLOG_SIM_TRACE") != NULL;
