@@ -36,9 +36,9 @@ part_start=$SECONDS
 result() { # part rc text
 	local took="$((SECONDS - part_start)) s"
 	if [ "$2" -eq 0 ]; then
-		pass=$((pass + 1)); summary+=("$1: PASSED ($took) - $3")
+		pass=$((pass + 1)); summary+=("ok - $1: PASSED ($took) - $3")
 	else
-		fail=$((fail + 1)); summary+=("$1: FAILED ($took) - $3")
+		fail=$((fail + 1)); summary+=("not ok - $1: FAILED ($took) - $3")
 	fi
 	part_start=$SECONDS
 }
@@ -181,6 +181,6 @@ for p in "${parts[@]}"; do
 done
 
 note "quality summary"
-for s in "${summary[@]}"; do echo "  $s"; done
+for s in "${summary[@]}"; do echo "$s"; done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
