@@ -6,8 +6,8 @@
 #   sanitizers  build with --with-sanitizers=asan,ubsan --enable-fatal-warnings and run
 #               `make check` (unit, simulation, corpus replays) and, as root, `make check-func`,
 #               with leak detection on and every sanitizer report fatal;
-#   valgrind    plain build; every test program of `make check` under valgrind memcheck
-#               (any error or definite/indirect leak fails it);
+#   valgrind    plain build; every unit test program and corpus replay of `make check` under
+#               valgrind memcheck, two at a time (any error or definite/indirect leak fails it);
 #   static      cppcheck on log/ cluster/ daemon/ include/ tests/ and clang's scan-build over
 #               the whole build (programs and test programs), warnings as errors: zero reports,
 #               or each remaining one suppressed in place with a comment saying why;
@@ -99,30 +99,51 @@ part_sanitizers() {
 	result sanitizers $rc "$text; $func"
 }
 
+# One test program under memcheck; its verdict goes to $b/<name>.vg.rc.
+vg_one() { # builddir program
+	local b=$1 p=$2 log t0=$SECONDS rc
+	log=$b/$(echo "$p" | tr / _).vg
+	# Run as automake would (same working directory and environment).
+	(cd "$b" && top_srcdir=$top top_builddir=$b valgrind --tool=memcheck --error-exitcode=99 \
+		--leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--show-leak-kinds=definite,indirect --num-callers=30 --quiet "./$p") >"$log.log" 2>&1
+	rc=$?
+	echo "$rc $((SECONDS - t0))" >"$log.rc"
+}
+
 part_valgrind() {
-	local b=$work/valgrind rc=0 progs p n=0 bad=0 vg
-	note "valgrind: memcheck over every test program"
+	local b=$work/valgrind rc=0 progs p n=0 bad=0 r t
+	note "valgrind: memcheck over every unit test program"
 	command -v valgrind >/dev/null || { result valgrind 1 "valgrind not installed (Debian package valgrind)"; return; }
 	ensure_configure && configure_build "$b" --enable-fatal-warnings || { result valgrind 1 "configure failed"; return; }
 	make -C "$b" -j"$jobs" >"$b/make.out" 2>&1 && make -C "$b" -j"$jobs" check TESTS= >>"$b/make.out" 2>&1 ||
 		{ tail -40 "$b/make.out"; result valgrind 1 "build failed"; return; }
-	progs=$(make -s -C "$b" print-check-programs)
-	vg="valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --num-callers=30 --quiet"
+	# Unit tests and corpus replays; the simulation programs run under the sanitizers only
+	# (tens of minutes under memcheck). CMLOG_VALGRIND_PROGRAMS overrides the list.
+	progs=${CMLOG_VALGRIND_PROGRAMS:-$(make -s -C "$b" print-check-programs | tr ' ' '\n' |
+		grep -E '^tests/(unit|fuzz)/')}
+	# $jobs programs at a time.
 	for p in $progs; do
 		[ -x "$b/$p" ] || continue
+		while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+		vg_one "$b" "$p" &
+	done
+	wait
+	for p in $progs; do
+		[ -f "$b/$(echo "$p" | tr / _).vg.rc" ] || continue
 		n=$((n + 1))
-		# Run as automake would (same working directory and environment).
-		if (cd "$b" && top_srcdir=$top top_builddir=$b $vg "./$p") >"$b/$(echo "$p" | tr / _).vg.log" 2>&1; then
-			echo "PASS: $p"
+		read -r r t <"$b/$(echo "$p" | tr / _).vg.rc"
+		if [ "$r" -eq 0 ]; then
+			echo "PASS: $p (${t} s)"
 		else
-			echo "FAIL: $p"
+			echo "FAIL: $p (exit $r, ${t} s)"
 			grep -E '==[0-9]+==|Assertion|FAILED' "$b/$(echo "$p" | tr / _).vg.log" | head -30 | sed 's/^/    /'
 			bad=$((bad + 1))
 			rc=1
 		fi
 	done
 	[ $n -gt 0 ] || { result valgrind 1 "no test programs found"; return; }
-	result valgrind $rc "$((n - bad)) of $n test programs clean under memcheck"
+	result valgrind $rc "$((n - bad)) of $n unit test programs clean under memcheck"
 }
 
 part_static() {
