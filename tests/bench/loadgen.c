@@ -91,6 +91,7 @@ struct lg_opts {
 	const char *label;
 	const char *ready_file;
 	const char *go_file;
+	double start_at; /* wall clock (epoch seconds) to start the load at, 0 = now */
 	int resend_ms;
 	uint64_t seed;
 	bool quiet;
@@ -900,6 +901,8 @@ static void usage(FILE *f)
 		"  --label L           label of the output lines\n"
 		"  --ready-file F      create F once the logs are active ...\n"
 		"  --go-file F         ... and wait for F to exist before the load starts\n"
+		"  --start-at T        start the load at wall-clock time T (epoch seconds; for\n"
+		"                      nodes of a real cluster started by hand)\n"
 		"  --resend-ms MS      resend a request unanswered for MS (default 15000, the "
 		"kernel's)\n"
 		"  --seed N            random seed (default: from the pid)\n"
@@ -946,6 +949,7 @@ static int parse_opts(struct lg_opts *o, int argc, char **argv)
 		{"label", required_argument, NULL, 'l'},
 		{"ready-file", required_argument, NULL, 'r'},
 		{"go-file", required_argument, NULL, 'g'},
+		{"start-at", required_argument, NULL, 'T'},
 		{"resend-ms", required_argument, NULL, 't'},
 		{"seed", required_argument, NULL, 's'},
 		{"luid-base", required_argument, NULL, 'L'},
@@ -1013,6 +1017,16 @@ static int parse_opts(struct lg_opts *o, int argc, char **argv)
 			o->duration = strtod(a, &end);
 			if (*end || o->duration <= 0) {
 				fprintf(stderr, "loadgen: bad --duration '%s'\n", a);
+				return -EINVAL;
+			}
+			break;
+		}
+		case 'T': {
+			char *end;
+
+			o->start_at = strtod(a, &end);
+			if (*end || o->start_at <= 0) {
+				fprintf(stderr, "loadgen: bad --start-at '%s'\n", a);
 				return -EINVAL;
 			}
 			break;
@@ -1089,6 +1103,24 @@ static int wait_go(const struct lg_opts *o)
 		if (!f || fclose(f)) {
 			fprintf(stderr, "loadgen: cannot create %s\n", o->ready_file);
 			return -EIO;
+		}
+	}
+	if (o->start_at > 0) {
+		struct timespec ts;
+		double now;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+		if (o->start_at - now > 3600) {
+			fprintf(stderr, "loadgen: --start-at is more than an hour away\n");
+			return -EINVAL;
+		}
+		while (!lg_interrupted && o->start_at > now) {
+			double d = o->start_at - now;
+
+			usleep(d > 0.1 ? 100000 : (useconds_t)(d * 1e6));
+			clock_gettime(CLOCK_REALTIME, &ts);
+			now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 		}
 	}
 	if (!o->go_file)
