@@ -64,6 +64,7 @@ r_pid=""
 r_start=""
 keep_tmp=0
 cmdline="$0 $*"
+start_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 usage()
 {
@@ -164,7 +165,7 @@ machine_json()
 	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	kern=$(uname -r)
 	cs=$(corosync -v 2>/dev/null | awk -F"'" 'NR == 1 { print $2 }')
-	printf '{"date":"%s","command":"%s","host_cpus":%s,"cpu_model":"%s","kernel":"%s",' \
+	printf '{"date":"%s","end":"%s","command":"%s","host_cpus":%s,"cpu_model":"%s","kernel":"%s",' "$start_date" \
 		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${cmdline//\"/\\\"}" "$(nproc)" "$cpu" "$kern"
 	printf '"corosync":"%s","duration_s":%s,"regions":%s,"quick":%s}' "$cs" "$duration" \
 		"$regions" "$([ $quick = 1 ] && echo true || echo false)"
