@@ -640,11 +640,13 @@ static void progress(struct lg *g, uint64_t *last_ops, uint64_t *last_t, size_t 
 		sum += (double)g->lat.v[i];
 	fprintf(stderr,
 		"loadgen[%s] %5.1fs %s: %" PRIu64
-		" ops, %.0f/s now, mean %.0f us now, errors %" PRIu64 "%s\n",
+		" ops, %.0f/s now, mean %.0f us now, errors %" PRIu64,
 		g->o.label, (double)(t - g->t_begin) / 1e9, mode_names[g->o.mode], g->ops,
 		(double)(g->ops - *last_ops) / dt,
-		g->lat.n > *last_n ? sum / (double)(g->lat.n - *last_n) / 1000.0 : 0.0, g->errors,
-		g->o.mode == LG_RESYNC ? "" : "");
+		g->lat.n > *last_n ? sum / (double)(g->lat.n - *last_n) / 1000.0 : 0.0, g->errors);
+	if (g->o.mode == LG_RESYNC)
+		fprintf(stderr, ", sync count %" PRIu64 "/%" PRIu64, g->sync_count, g->o.regions);
+	fputc('\n', stderr);
 	*last_ops = g->ops;
 	*last_t = t;
 	*last_n = g->lat.n;
