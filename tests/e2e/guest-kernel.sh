@@ -7,6 +7,8 @@
 #     with each other and with the pattern.
 #  2. A `userspace` log CTR reaches a listener on connector group 7 (cnlisten), which prints
 #     what the kernel sent, answers it with -EINVAL and so makes the table load fail cleanly.
+#  3. The host's corosync runs in the guest (quorate single node, CPG IPC via /dev/shm): what
+#     the cmlogd scenarios (guest-mirror.sh) build on.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/guest-lib.sh"
 
@@ -106,4 +108,8 @@ dmesg | grep -q 'Userspace log server failed to create log' &&
 	pass "kernel logged the refused CTR" || fail "kernel did not log the refused CTR"
 
 losetup -d "$L0" "$L1"
+
+step "cluster stack in the guest: single-node corosync, quorate, CPG IPC"
+start_corosync
+stop_corosync
 finish

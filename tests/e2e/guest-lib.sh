@@ -115,3 +115,73 @@ dmesg_clean() {
 	fi
 	return 0
 }
+
+# start_corosync [NODEID ADDR]...: a corosync of this guest's own (knet, no crypto) with
+# config, state and log under $TMPDIR/corosync; the nodelist is the given (nodeid, address)
+# pairs (default: a single node 1 at 127.0.0.1). Node names are "e2e-node<ID>", never the
+# hostname. Waits until it is quorate and a CPG client (corosync-cpgtool, libqb IPC through
+# /dev/shm) can talk to it. Sets COROSYNC_PID.
+start_corosync() {
+	local d="$TMPDIR/corosync" nodes="" i
+	[ $# -eq 0 ] && set -- 1 127.0.0.1
+	while [ $# -ge 2 ]; do
+		nodes="$nodes	node {
+		ring0_addr: $2
+		nodeid: $1
+		name: e2e-node$1
+	}
+"
+		shift 2
+	done
+	mkdir -p "$d/state"
+	cat >"$d/corosync.conf" <<CONF
+totem {
+	version: 2
+	cluster_name: cmloge2e
+	transport: knet
+	crypto_cipher: none
+	crypto_hash: none
+	token: 1000
+}
+nodelist {
+$nodes}
+quorum {
+	provider: corosync_votequorum
+}
+logging {
+	to_logfile: yes
+	logfile: $d/corosync.log
+	to_syslog: no
+	to_stderr: no
+	timestamp: on
+}
+system {
+	state_dir: $d/state
+}
+CONF
+	corosync -f -c "$d/corosync.conf" >"$d/stdout.log" 2>&1 &
+	COROSYNC_PID=$!
+	for i in $(seq 60); do
+		if corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *Yes'; then
+			break
+		fi
+		kill -0 "$COROSYNC_PID" 2>/dev/null || {
+			cat "$d/stdout.log" "$d/corosync.log" 2>/dev/null | tail -20
+			die "corosync exited"
+		}
+		sleep 0.5
+	done
+	corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *Yes' || {
+		tail -20 "$d/corosync.log"
+		die "corosync not quorate after 30 s"
+	}
+	corosync-cpgtool >/dev/null 2>&1 || die "corosync-cpgtool cannot reach corosync (libqb IPC, /dev/shm?)"
+	info "corosync pid $COROSYNC_PID quorate; CPG IPC works"
+}
+
+stop_corosync() {
+	[ -n "${COROSYNC_PID:-}" ] || return 0
+	kill "$COROSYNC_PID" 2>/dev/null
+	wait "$COROSYNC_PID" 2>/dev/null
+	COROSYNC_PID=
+}

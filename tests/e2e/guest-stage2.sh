@@ -53,6 +53,8 @@ fi
 
 echo "cmlog-stage2: running $CMLOG_E2E_SCRIPT (timeout ${CMLOG_E2E_TIMEOUT}s)" >/dev/console
 cd /scratch
+# A mark in the kernel log: run-guest.sh shows dmesg from here on (the boot is noise).
+echo "cmlog-e2e: test start" >/dev/kmsg
 timeout -k 5 "$CMLOG_E2E_TIMEOUT" /bin/bash "$CMLOG_E2E_SCRIPT" >"$R/output.log" 2>&1 </dev/null
 rc=$?
 [ $rc -eq 124 ] && echo "cmlog-stage2: test timed out after ${CMLOG_E2E_TIMEOUT}s" >>"$R/output.log"

@@ -10,6 +10,8 @@
 #   --tap IFNAME      add a virtio NIC on the existing host tap device IFNAME
 #   --ip ADDR/LEN     address for the guest's eth0 (with --tap)
 #   --env NAME=VALUE  export NAME=VALUE to the guest script (repeatable)
+# Environment: top_srcdir, top_builddir (set by `make check-e2e`), CMLOG_E2E_CACHE (see
+# prepare.sh), CMLOG_E2E_QEMU (the emulator binary, default qemu-system-x86_64).
 #
 # The guest mounts the host's / read-only over 9p under a tmpfs overlay, so GUEST_SCRIPT,
 # the build tree and the host's corosync/dmsetup are all visible at their host paths. The
@@ -62,7 +64,9 @@ case $rc in
 esac
 # shellcheck disable=SC1090
 . "$envfile"
-qemu=$(command -v qemu-system-x86_64) || { echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
+# CMLOG_E2E_QEMU overrides the emulator (e.g. to check the SKIP path with /bin/false).
+qemu=${CMLOG_E2E_QEMU:-$(command -v qemu-system-x86_64)} ||
+	{ echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
 
 # --- can qemu run at all? -----------------------------------------------------------------
 # Start an empty, stopped TCG machine and quit it through the monitor. This uses none of our
@@ -129,7 +133,8 @@ if [ -f "$results/status" ]; then
 	rc=$(cat "$results/status")
 	case "$rc" in '' | *[!0-9]*) echo "run-guest: bad status '$rc'"; rc=1 ;; esac
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
-		show "$results/dmesg.log" "guest dmesg" 80
+		sed -n '/cmlog-e2e: test start/,$p' "$results/dmesg.log" >"$results/dmesg-test.log"
+		show "$results/dmesg-test.log" "guest dmesg since the test started" 80
 	fi
 	echo "run-guest: guest script exited $rc (qemu exit $qrc, ${elapsed}s)"
 	exit "$rc"
