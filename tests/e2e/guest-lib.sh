@@ -185,3 +185,50 @@ stop_corosync() {
 	wait "$COROSYNC_PID" 2>/dev/null
 	COROSYNC_PID=
 }
+
+# connector_listeners: number of netlink connector sockets (protocol 11) subscribed to group
+# 7 (mask 0x40), from /proc/net/netlink. A daemon is ready for the kernel once it has one.
+connector_listeners() {
+	local n=0 sk proto pid groups rest
+	while read -r sk proto pid groups rest; do
+		[ "$proto" = 11 ] && [ $((0x$groups & 0x40)) -ne 0 ] && n=$((n + 1))
+	done < <(tail -n +2 /proc/net/netlink)
+	echo "$n"
+}
+
+# start_cmlogd: run $CMLOGD in the foreground mode (`cmlogd -f` plus $CMLOGD_ARGS) with its
+# output in $TMPDIR/cmlogd.log (appended across restarts), and wait until it listens on the
+# connector group. Sets CMLOGD_PID.
+start_cmlogd() {
+	local before i
+	before=$(connector_listeners)
+	echo "=== start $(date +%T.%N)" >>"$TMPDIR/cmlogd.log"
+	# shellcheck disable=SC2086
+	"$CMLOGD" -f ${CMLOGD_ARGS:-} >>"$TMPDIR/cmlogd.log" 2>&1 &
+	CMLOGD_PID=$!
+	for i in $(seq 100); do
+		[ "$(connector_listeners)" -gt "$before" ] && break
+		kill -0 "$CMLOGD_PID" 2>/dev/null || {
+			tail -20 "$TMPDIR/cmlogd.log"
+			die "cmlogd exited at start"
+		}
+		sleep 0.2
+	done
+	[ "$(connector_listeners)" -gt "$before" ] || {
+		tail -20 "$TMPDIR/cmlogd.log"
+		die "cmlogd never joined connector group 7"
+	}
+	info "cmlogd pid $CMLOGD_PID listening on connector group 7"
+}
+
+stop_cmlogd() { # [signal]
+	[ -n "${CMLOGD_PID:-}" ] || return 0
+	kill "-${1:-TERM}" "$CMLOGD_PID" 2>/dev/null
+	wait "$CMLOGD_PID" 2>/dev/null
+	CMLOGD_PID=
+}
+
+# dm_devno NAME: "major:minor" of a device-mapper device.
+dm_devno() {
+	dmsetup info -c --noheadings -o major,minor "$1" | tr -d ' '
+}
