@@ -20,6 +20,8 @@
  *   req version=3 type=1(CTR) seq=N luid=0x... uuid=UUID data_size=N pid=0 data="..."
  * Exit: 0 got COUNT requests, 1 usage or socket error, 2 timeout.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

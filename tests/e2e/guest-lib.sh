@@ -196,15 +196,17 @@ connector_listeners() {
 	echo "$n"
 }
 
-# start_cmlogd: run $CMLOGD in the foreground mode (`cmlogd -f` plus $CMLOGD_ARGS) with its
+# start_cmlogd: run $CMLOGD in the foreground mode (`cmlogd -f` plus $CMLOGD_ARGS, default
+# "-d --state-dir $TMPDIR/cmlogd-state"; pid file: the default /run/cmlogd.pid) with its
 # output in $TMPDIR/cmlogd.log (appended across restarts), and wait until it listens on the
 # connector group. Sets CMLOGD_PID.
 start_cmlogd() {
 	local before i
 	before=$(connector_listeners)
 	echo "=== start $(date +%T.%N)" >>"$TMPDIR/cmlogd.log"
+	mkdir -p "$TMPDIR/cmlogd-state"
 	# shellcheck disable=SC2086
-	"$CMLOGD" -f ${CMLOGD_ARGS:-} >>"$TMPDIR/cmlogd.log" 2>&1 &
+	"$CMLOGD" -f ${CMLOGD_ARGS:--d --state-dir $TMPDIR/cmlogd-state} >>"$TMPDIR/cmlogd.log" 2>&1 &
 	CMLOGD_PID=$!
 	for i in $(seq 100); do
 		[ "$(connector_listeners)" -gt "$before" ] && break
