@@ -161,7 +161,7 @@ system {
 CONF
 	corosync -f -c "$d/corosync.conf" >"$d/stdout.log" 2>&1 &
 	COROSYNC_PID=$!
-	for i in $(seq 60); do
+	for i in $(seq 180); do
 		if corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *Yes'; then
 			break
 		fi
@@ -173,7 +173,7 @@ CONF
 	done
 	corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *Yes' || {
 		tail -20 "$d/corosync.log"
-		die "corosync not quorate after 30 s"
+		die "corosync not quorate after 90 s"
 	}
 	corosync-cpgtool >/dev/null 2>&1 || die "corosync-cpgtool cannot reach corosync (libqb IPC, /dev/shm?)"
 	info "corosync pid $COROSYNC_PID quorate; CPG IPC works"

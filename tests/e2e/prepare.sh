@@ -31,7 +31,7 @@ log() { echo "prepare: $*" >&2; }
 # (virtio PCI, 9p, overlay); TEST_MODULES are shipped with a modules.dep so that the test
 # itself loads them with the host's modprobe (the device-mapper stack, loop, networking).
 BOOT_MODULES="virtio_pci 9pnet_virtio 9p overlay"
-TEST_MODULES="dm-mod dm-log dm-region-hash dm-mirror dm-log-userspace loop virtio_net"
+TEST_MODULES="dm-mod dm-log dm-region-hash dm-mirror dm-log-userspace loop virtio_net virtio_blk"
 
 exec 9>"$cache/.lock"
 flock 9

@@ -8,7 +8,13 @@
 #   --mem MB          guest memory (default 1024)
 #   --smp N           guest CPUs (default 2)
 #   --tap IFNAME      add a virtio NIC on the existing host tap device IFNAME
-#   --ip ADDR/LEN     address for the guest's eth0 (with --tap)
+#   --net-listen PORT / --net-connect PORT
+#                     add a virtio NIC on a qemu socket link (127.0.0.1:PORT): one guest
+#                     listens, the other connects; a private two-guest Ethernet
+#   --ip ADDR/LEN     address for the guest's eth0 (with --tap or --net-*)
+#   --disk FILE       attach FILE as a raw virtio disk (/dev/vda, ...), shareable between
+#                     guests (host O_DIRECT, no locking): shared storage for a cluster
+#   --share DIR       a writable 9p share of DIR at /e2e-shared (markers between guests)
 #   --env NAME=VALUE  export NAME=VALUE to the guest script (repeatable)
 # Environment: top_srcdir, top_builddir (set by `make check-e2e`), CMLOG_E2E_CACHE (see
 # prepare.sh), CMLOG_E2E_QEMU (the emulator binary, default qemu-system-x86_64).
@@ -33,7 +39,7 @@ top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 export top_srcdir top_builddir
 
-timeout_s=300 results="" mem=1024 smp=2 tap="" ip="" envs=()
+timeout_s=300 results="" mem=1024 smp=2 tap="" ip="" envs=() sock="" disks=() share=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--timeout) timeout_s=$2; shift 2 ;;
@@ -42,6 +48,10 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--tap) tap=$2; shift 2 ;;
 	--ip) ip=$2; shift 2 ;;
+	--net-listen) sock="listen=127.0.0.1:$2"; shift 2 ;;
+	--net-connect) sock="connect=127.0.0.1:$2"; shift 2 ;;
+	--disk) disks+=("$2"); shift 2 ;;
+	--share) share=$2; shift 2 ;;
 	--env) envs+=("$2"); shift 2 ;;
 	--) shift; break ;;
 	-*) echo "run-guest: unknown option $1" >&2; exit 99 ;;
@@ -97,15 +107,27 @@ guest_timeout=$((timeout_s - 40))
 	printf 'top_srcdir=%q\n' "$top_srcdir"
 	printf 'top_builddir=%q\n' "$top_builddir"
 	[ -n "$ip" ] && printf 'CMLOG_E2E_IP=%q\n' "$ip"
+	[ -n "$share" ] && printf 'CMLOG_E2E_SHARED=1\n'
 	for e in "${envs[@]}"; do
 		printf '%s=%q\n' "${e%%=*}" "${e#*=}"
 	done
 } >"$results/run.env"
 
 net=(-nic none)
+mac=$(printf '52:54:00:%02x:%02x:%02x' $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)))
 if [ -n "$tap" ]; then
-	mac=$(printf '52:54:00:%02x:%02x:%02x' $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)))
 	net=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=$mac")
+elif [ -n "$sock" ]; then
+	net=(-netdev "socket,id=n0,$sock" -device "virtio-net-pci,netdev=n0,mac=$mac")
+fi
+i=0
+for d in "${disks[@]}"; do
+	net+=(-drive "file=$d,format=raw,if=none,id=d$i,cache=none,file.locking=off"
+		-device "virtio-blk-pci,drive=d$i,share-rw=on")
+	i=$((i + 1))
+done
+if [ -n "$share" ]; then
+	net+=(-virtfs "local,path=$share,mount_tag=shared,security_model=none")
 fi
 
 # --- boot ---------------------------------------------------------------------------------
@@ -135,6 +157,7 @@ if [ -f "$results/status" ]; then
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		sed -n '/cmlog-e2e: test start/,$p' "$results/dmesg.log" >"$results/dmesg-test.log"
 		show "$results/dmesg-test.log" "guest dmesg since the test started" 80
+		show "$results/diag.log" "guest diagnostics (logs in $results/scratch)" 120
 	fi
 	echo "run-guest: guest script exited $rc (qemu exit $qrc, ${elapsed}s)"
 	exit "$rc"
