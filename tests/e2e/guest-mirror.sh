@@ -12,7 +12,7 @@
 #  3. kill -9 of cmlogd under write load and a restart: no I/O error reaches the writer, the
 #     kernel reconnects (dmesg), the legs match each other and the data.
 #  4. dmesg: no dm-log-userspace timeout or error before the kill; after it, only the
-#     documented reconnect messages.
+#     documented reconnect messages and timeouts of requests that were in flight at the kill.
 # Environment: CMLOGD (default $top_builddir/daemon/cmlogd), CMLOGD_ARGS (added after -f),
 # E2E_CASES (space-separated subset of the case names below, default all), E2E_LOG:
 #   userspace (default) as above;
@@ -164,6 +164,22 @@ writer() {
 	done
 }
 
+# A case that hangs (a request the daemon never answers blocks dmsetup in the kernel, where
+# no signal reaches it) must not eat the whole run: the watchdog kills this script, and
+# guest-stage2.sh then saves the diagnostics (blocked tasks' kernel stacks, cmlogd log).
+CASE_LIMIT=${E2E_CASE_LIMIT:-150}
+WATCHDOG=
+watchdog_start() {
+	local me=$$
+	(
+		sleep "$CASE_LIMIT"
+		echo "[$(e2e_ts)] FAIL: WATCHDOG: case $1 still running after ${CASE_LIMIT}s (hung?)"
+		kill -KILL "$me"
+	) &
+	WATCHDOG=$!
+}
+watchdog_stop() { kill "$WATCHDOG" 2>/dev/null; wait "$WATCHDOG" 2>/dev/null; }
+
 cases=${E2E_CASES:-"core-sync core-nosync core-sync-if core-nosync-if disk-sync disk-nosync disk-sync-if disk-nosync-if reload kill"}
 for c in $cases; do
 	if [ "$E2E_LOG" = kernel ]; then
@@ -171,6 +187,8 @@ for c in $cases; do
 		*-if | kill) info "case $c: not applicable to the kernel's logs"; continue ;;
 		esac
 	fi
+	watchdog_stop 2>/dev/null
+	watchdog_start "$c"
 	case $c in
 	core-sync) run_case c1 core sync 0 ;;
 	core-nosync) run_case c2 core nosync 0 ;;
@@ -232,14 +250,21 @@ for c in $cases; do
 		start_cmlogd
 		wait $wpid
 		if [ -s "$TMPDIR/werr" ]; then fail "writer saw errors:"; cat "$TMPDIR/werr"; else pass "writer saw no error"; fi
-		wait_in_sync k1 120
+		# Compare the data whether or not the log comes back in sync: a log that lost its
+		# sync state sends writes to the primary leg only (the legs then differ).
+		wait_in_sync k1 60
 		check_data k1 sync
 		dmsetup remove k1 || fail "remove k1"
 		cleanup_case k1-log
 		drop_legs k1
 		msgs=$(dmesg | sed -n '/cmlog-e2e: test start/,$p' | grep -i 'userspace' | grep -v 'version' || true)
 		echo "$msgs" | sed 's/^/    dmesg: /'
-		if grep -qi 'timed out' <<<"$msgs"; then fail "a request timed out (the daemon restart took > 15 s?)"; fi
+		# A request the killed daemon had taken but not answered can only time out (15 s)
+		# and be resent (kernel-protocol.md §6): expected here, and harmless if the writer
+		# saw no error. Anything else from dm-log-userspace is not.
+		if grep -qi 'timed out' <<<"$msgs"; then
+			info "$(grep -ci 'timed out' <<<"$msgs") request(s) timed out and were resent (in flight at the kill)"
+		fi
 		if grep -q 'not found' <<<"$msgs" && ! grep -q 'Reconnected' <<<"$msgs"; then
 			fail "the kernel lost the log server and never reconnected"
 		fi
@@ -248,6 +273,7 @@ for c in $cases; do
 	*) die "unknown case $c" ;;
 	esac
 done
+watchdog_stop 2>/dev/null
 
 step "teardown"
 [ -n "$(dmsetup ls | grep -v 'No devices')" ] && { fail "devices left: $(dmsetup ls)"; dmsetup remove_all; }
