@@ -168,8 +168,9 @@ enum rlog_disk_error {
 const char *rlog_disk_strerror(int err);
 
 /**
- * Bytes the log device must provide for @region_count regions: 1024 + ceil(count/8) rounded
- * up to a multiple of @block_size (a power of two, >= 512), as dm-log does.
+ * Bytes the log device must provide for @region_count regions: 1024 + the bitset size,
+ * rounded up to a multiple of @block_size (a power of two, >= 512; 0 = no rounding), as
+ * dm-log does. The kernel sizes the bitset in longs: round_up(count, 64) / 8 bytes.
  */
 uint64_t rlog_disk_size(uint64_t region_count, uint32_t block_size);
 
