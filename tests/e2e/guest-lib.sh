@@ -119,8 +119,9 @@ dmesg_clean() {
 # start_corosync [NODEID ADDR]...: a corosync of this guest's own (knet, no crypto) with
 # config, state and log under $TMPDIR/corosync; the nodelist is the given (nodeid, address)
 # pairs (default: a single node 1 at 127.0.0.1). Node names are "e2e-node<ID>", never the
-# hostname; COROSYNC_TOKEN sets the token timeout in ms (default 1000). Waits until it is quorate and a CPG client (corosync-cpgtool, libqb IPC through
-# /dev/shm) can talk to it. Sets COROSYNC_PID.
+# hostname; COROSYNC_TOKEN sets the token timeout in ms (default 1000). Waits until it is
+# quorate and a CPG client (corosync-cpgtool, libqb IPC through /dev/shm) can talk to it.
+# Sets COROSYNC_PID.
 start_corosync() {
 	local d="$TMPDIR/corosync" nodes="" i
 	[ $# -eq 0 ] && set -- 1 127.0.0.1
