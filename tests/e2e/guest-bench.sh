@@ -13,8 +13,8 @@ WB=$top_builddir/tests/e2e/wbench
 [ -x "$WB" ] || die "$WB not built (make check-e2e or make bench-e2e builds it)"
 CMLOGD=${CMLOGD:-$top_builddir/daemon/cmlogd}
 MIB=${BENCH_MIB:-64}
-SEQ_OPS=${BENCH_SEQ_OPS:-64}    # x 1 MiB
-RAND_OPS=${BENCH_RAND_OPS:-2000} # x 4 KiB
+SEQ_OPS=${BENCH_SEQ_OPS:-32}   # x 1 MiB
+RAND_OPS=${BENCH_RAND_OPS:-300} # x 4 KiB (a cmlogd log under TCG: ~5 writes/s)
 SECTORS=$((MIB * 2048))
 REGION=1024
 
