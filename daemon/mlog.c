@@ -12,6 +12,8 @@
  *  - instances are keyed by (uuid, luid): two luids of one uuid coexist during a reload;
  *  - R-type requests for an unknown (uuid, luid) get -ESRCH (the kernel then re-CTRs and
  *    RESUMEs, which is how a restarted daemon recovers); DTR of an unknown log gets 0;
+ *  - a known instance the kernel post-suspended never gets -ESRCH (its RESUME could not be
+ *    answered during a reload): payload-less FLUSH and CLEAR succeed, marks get -EIO;
  *  - the device name is returned only to an initial CTR of protocol version >= 2 (never to
  *    the reconnect CTR, whose capacity is 0);
  *  - GET_SYNC_COUNT, STATUS_INFO, GET_REGION_SIZE are answered for constructed-but-not-resumed
@@ -61,6 +63,7 @@ struct mlog {
 	struct ctr_args args;
 	enum mlog_state state;
 	bool presuspended;
+	bool postsuspended; /* the kernel sent POSTSUSPEND and no RESUME since */
 	bool disk_failed;
 	struct disk *disk;
 	bool disk_in_loop;
@@ -546,6 +549,35 @@ static void take_core_image(struct mlog *m)
 	       (unsigned long long)src->saved_regions);
 }
 
+/*
+ * A write-path request for an instance the kernel has post-suspended (kernel-protocol.md s7,
+ * s9). With integrated_flush, userspace_dtr (and a flush_work racing postsuspend) runs a
+ * pending delayed FLUSH - no payload - after POSTSUSPEND. -ESRCH here would be fatal: the
+ * kernel would loop CTR + RESUME for the old luid of a reload, and that RESUME can never be
+ * honoured while the new luid holds the group, so `dmsetup resume` hangs. So:
+ *  - FLUSH without payload: 0. Every mark of this instance was committed before its
+ *    POSTSUSPEND was answered (the group finishes the suspend only after the last commit);
+ *  - CLEAR_REGION: 0. Clears are lazy; a dirty bit left on the log costs a resync, no data;
+ *  - MARK_REGION, FLUSH with payload, SET_REGION_SYNC: cannot be sent by a 6.1 kernel after
+ *    POSTSUSPEND (dm core drained every bio and mirror_presuspend stopped recovery before
+ *    POSTSUSPEND; marks are queued only by writes). Should one arrive anyway we cannot make
+ *    it durable (no group), so -EIO: the mirror records a log failure instead of writing
+ *    regions it believes are marked, and no reconnect loop starts.
+ */
+static void do_after_postsuspend(struct mlog *m, const struct ulog_msg *msg)
+{
+	if ((msg->type == ULOG_FLUSH && msg->data_size == 0) || msg->type == ULOG_CLEAR_REGION) {
+		qb_log(LOG_DEBUG, "log %s/%llx: %s after POSTSUSPEND: nothing to do", m->uuid,
+		       (unsigned long long)m->luid, ulog_type_str(msg->type));
+		queue_reply(m->t, msg, 0, NULL, 0);
+		return;
+	}
+	qb_log(LOG_WARNING,
+	       "log %s/%llx: %s after POSTSUSPEND (%u bytes): cannot be made durable: -EIO",
+	       m->uuid, (unsigned long long)m->luid, ulog_type_str(msg->type), msg->data_size);
+	queue_reply(m->t, msg, -EIO, NULL, 0);
+}
+
 static void do_resume(struct mlog *m, const struct ulog_msg *msg)
 {
 	struct mlog_table *t = m->t;
@@ -581,6 +613,7 @@ static void do_resume(struct mlog *m, const struct ulog_msg *msg)
 		return;
 	}
 	m->presuspended = false;
+	m->postsuspended = false;
 	m->disk_failed = false;
 	m->resume_token = ++t->next_token;
 	if (m->args.disk) {
@@ -1093,6 +1126,7 @@ void mlog_table_request(struct mlog_table *t, const struct ulog_msg *msg)
 		queue_reply(t, msg, 0, NULL, 0);
 		return;
 	case ULOG_POSTSUSPEND:
+		m->postsuspended = true;
 		if (m->state == MLOG_RESUMED && m->group) {
 			set_state(m, MLOG_SUSPENDING, "POSTSUSPEND");
 			route_to_group(m, msg);
@@ -1139,9 +1173,20 @@ void mlog_table_request(struct mlog_table *t, const struct ulog_msg *msg)
 		reply_pair(t, msg, 0, conservative_sync_count(m) == m->args.region_count ? v : 0);
 		return;
 	default:
+		break;
+	}
+	if (m->postsuspended) {
+		do_after_postsuspend(m, msg);
+		return;
+	}
+	switch (msg->type) {
+	default:
 		/*
-		 * MARK/CLEAR/FLUSH/SET_REGION_SYNC for a log that is not active: we cannot make
-		 * them durable; -ESRCH makes the kernel re-CTR and RESUME, then retry.
+		 * MARK/CLEAR/FLUSH/SET_REGION_SYNC for a log that is constructed but not resumed,
+		 * or whose group failed under a resumed kernel: we cannot make them durable;
+		 * -ESRCH makes the kernel re-CTR and RESUME (which this instance will answer:
+		 * it is not post-suspended), then retry. This is how a concurrent kernel thread
+		 * catches up when another one is in the middle of the reconnect CTR + RESUME.
 		 */
 		qb_log(LOG_WARNING, "log %s: %s while %s: -ESRCH", m->uuid,
 		       ulog_type_str(msg->type), mlog_state_str(m->state));

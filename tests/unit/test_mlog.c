@@ -629,6 +629,21 @@ static void test_suspend_reload(void **state)
 	mlog_table_pump(t);
 	assert_int_equal(tr_destroyed, 1);
 
+	/*
+	 * Bug A: integrated_flush runs a delayed FLUSH (no payload) for the old luid after its
+	 * POSTSUSPEND (userspace_dtr). It must succeed, never -ESRCH (the reconnect RESUME of
+	 * the old luid would hang `dmsetup resume`); so must a lazy CLEAR. A mark cannot be
+	 * made durable without a group: -EIO, never -ESRCH.
+	 */
+	m = mk(ULOG_FLUSH, U, 1);
+	assert_int_equal(now(t, &m)->error, 0);
+	m = mk_u64s(ULOG_CLEAR_REGION, U, 1, &reg, 1);
+	assert_int_equal(now(t, &m)->error, 0);
+	m = mk_u64s(ULOG_FLUSH, U, 1, &reg, 1);
+	assert_int_equal(now(t, &m)->error, -EIO);
+	m = mk_u64s(ULOG_MARK_REGION, U, 1, &reg, 1);
+	assert_int_equal(now(t, &m)->error, -EIO);
+
 	/* suspended log: sync count from the saved state, status still answered */
 	m = mk(ULOG_GET_SYNC_COUNT, U, 1);
 	assert_int_equal(u64_of(now(t, &m), 0), 128);
