@@ -313,7 +313,7 @@ int main(int argc, char **argv)
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		struct sockaddr_nl from;
 		socklen_t fromlen = sizeof(from);
-		struct cnl_req req;
+		struct cnl_req req = {0};
 		const char *why = "";
 		long left = deadline - cnl_now_ms();
 		ssize_t n;
