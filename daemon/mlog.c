@@ -1418,6 +1418,19 @@ static void save_and_drop_group(struct mlog *m)
 	drop_group(m);
 }
 
+/* Answer parked requests again from the instance's current (local) state. */
+static void redispatch_list(struct mlog_table *t, struct mlog_pending **list)
+{
+	struct mlog_pending *p, *all = *list;
+
+	*list = NULL;
+	while ((p = all) != NULL) {
+		all = p->next;
+		mlog_table_request(t, &p->msg);
+		free(p);
+	}
+}
+
 static void reap(struct mlog_table *t)
 {
 	struct mlog *m;
@@ -1428,10 +1441,16 @@ static void reap(struct mlog_table *t)
 			m->want_leave = false;
 			fail_list(t, &m->held, -ESRCH);
 			save_and_drop_group(m);
-			/* Stragglers after the suspend finished (status-driven GET_SYNC_COUNT...). */
-			fail_list(t, &m->waiting, -ESRCH);
 			if (m->state == MLOG_SUSPENDING)
 				set_state(m, MLOG_SUSPENDED, "group finished");
+			/*
+			 * Stragglers after the suspend finished (status-driven GET_SYNC_COUNT, a
+			 * delayed FLUSH racing POSTSUSPEND): answered as a post-suspended
+			 * instance answers them, never -ESRCH (see do_after_postsuspend).
+			 */
+			if (m->postsuspended && m->state == MLOG_SUSPENDED)
+				redispatch_list(t, &m->waiting);
+			fail_list(t, &m->waiting, -ESRCH);
 			if (m->transport)
 				t->env.transport->leave(m->transport);
 		}
