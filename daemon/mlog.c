@@ -12,6 +12,10 @@
  *  - instances are keyed by (uuid, luid): two luids of one uuid coexist during a reload;
  *  - R-type requests for an unknown (uuid, luid) get -ESRCH (the kernel then re-CTRs and
  *    RESUMEs, which is how a restarted daemon recovers); DTR of an unknown log gets 0;
+ *  - the sync bitmap of every resumed, synced replica is queued to its state file (off the
+ *    loop) when the sync count drops or reaches the region count at once, else debounced;
+ *    only a RESUME after a reconnect CTR uses the file (master resume: recorded in-sync
+ *    regions handed over as clean); a fresh activation keeps sync := clean;
  *  - a known instance the kernel post-suspended never gets -ESRCH (its RESUME could not be
  *    answered during a reload): payload-less FLUSH and CLEAR succeed, marks get -EIO;
  *  - the device name is returned only to an initial CTR of protocol version >= 2 (never to
