@@ -81,6 +81,15 @@ static bool marked_by_any(const struct rlog *rl, uint64_t r)
 	return false;
 }
 
+/* Does a node other than @node mark @r? Such regions are never handed out for resync. */
+static bool marked_by_other(const struct rlog *rl, uint32_t node, uint64_t r)
+{
+	for (int i = 0; i < N_NODES; i++)
+		if (node_ids[i] != node && rlog_node_marked(rl, node_ids[i], r))
+			return true;
+	return false;
+}
+
 static uint64_t lowest_unsynced(const struct rlog *rl)
 {
 	uint64_t n = rlog_region_count(rl);
@@ -245,11 +254,16 @@ static void op_get_resync_work(struct pair *p, struct fuzz_in *in)
 
 		FUZZ_CHECK(r < n);
 		FUZZ_CHECK(!in_sync(p->a, r));
+		/* Never a region another node is writing (rule 1: it would race that write). */
+		FUZZ_CHECK(!marked_by_other(p->a, node, r));
 		FUZZ_CHECK(rlog_assignment(p->a, &ar, &an) && ar == r && an == node);
 	} else {
-		/* No work although the sequential scan would find some: resync would stall. */
+		/*
+		 * No work although the sequential scan would find some: resync would stall. Only
+		 * regions another node still marks may be left (they come back once cleared).
+		 */
 		for (uint64_t i = cursor; i < n; i++)
-			FUZZ_CHECK(in_sync(p->a, i));
+			FUZZ_CHECK(in_sync(p->a, i) || marked_by_other(p->a, node, i));
 	}
 }
 
@@ -273,8 +287,11 @@ static void op_set_region_sync(struct pair *p, struct fuzz_in *in)
 	}
 	FUZZ_CHECK(ra == 0);
 	FUZZ_CHECK(in_sync(p->a, r) == val);
-	if (held && hr == r)
+	/* Only the holder's report ends its recovery (rule 7). */
+	if (held && hr == r && hn == node)
 		FUZZ_CHECK(!rlog_assignment(p->a, &hr, &hn));
+	else if (held)
+		FUZZ_CHECK(rlog_assignment(p->a, &hr, &hn));
 	if (val && !marked_by_any(p->a, r))
 		FUZZ_CHECK(is_clean(p->a, r));
 	if (!val)
