@@ -36,42 +36,67 @@
  * write is multicast as DISK_FAILED(gen): FLUSHes waiting on it get -EIO and the log reports
  * 'D'. A MARK of a region this node already marks in the replicated state, with no clear of
  * it pending, needs no message; a FLUSH with nothing new completes once the commits before
- * it have.
+ * it have. A FLUSH is also held while another node holds the resync assignment of a region
+ * this node marks (the region went out of sync while our mark was on its way, rule 3's
+ * window): the kernel writes only after the FLUSH answer, so its write never races the copy.
+ * GET_RESYNC_WORK never hands out a region another member still marks (its write is in
+ * flight on every leg; it went out of sync because a co-marking node died): the assignment is
+ * given back at once and the region is handed out after the mark is cleared.
  *
  * Hot regions: CLEARs are deferred in a bounded per-log activity set (GROUP_AL_MAX regions);
  * a MARK of a region whose clear is still deferred cancels the clear and needs no message.
- * Deferred clears leave with the next commit, or when the set overflows (oldest first), or
- * after GROUP_AL_IDLE_MS without a write (group_tick). The bound adds at most GROUP_AL_MAX
+ * Deferred clears leave with the next commit, or when the set overflows (all of them), or
+ * after GROUP_AL_IDLE_MS without a write (group_tick), or at POSTSUSPEND. The bound adds at most GROUP_AL_MAX
  * regions of resync after a crash of this node.
  *
- * Writer. For clustered-disk logs, writer = synced_members_sorted[h(uuid) % n], h a fixed
- * hash (FNV-1a 32), so logs spread across nodes. It is recomputed at every membership change;
- * a new writer marks the whole bitmap changed, writes it and announces DURABLE at once, so
- * FLUSHes that waited on a departed writer complete without the kernel's 15 s resend.
- * Commit generations, not a replicated "touched" flag, decide durability.
+ * Writer. For clustered-disk logs, writer = synced_set_sorted[h(uuid) % n], h a fixed hash
+ * (FNV-1a 32), so logs spread across nodes. It is chosen at a barrier only when the current
+ * writer is not in the synced set (sticky: moving it while its write is in flight could land
+ * an older bitmap after the new writer's), and joiners learn it from the snapshot. A new
+ * writer marks the whole bitmap changed, writes it (header block included) and announces
+ * DURABLE at once, so FLUSHes that waited on a departed writer complete without the kernel's
+ * 15 s resend. One write at a time, covering every commit delivered before it started; a
+ * failed write is never followed by a write that would claim its generation. DURABLE and
+ * DISK_FAILED are not sent during a barrier (unsent ones are dropped at a confchg and the
+ * writer announces again after the barrier), so generations of a dropped replica never reach
+ * the next one. POSTSUSPEND also waits for this node's write in flight. Commit generations,
+ * not a replicated "touched" flag, decide durability.
  *
  * Membership and state transfer (corosync sync / dlm START barrier). On every confchg:
  *   1. apply node_left for each departed node (rlog_node_left; a departed writer is replaced);
- *   2. every member multicasts STATE{members, max_version, synced, gen, digest_at_confchg},
- *      members being the sorted member list of the confchg it answers; the barrier is one
- *      STATE from each current member whose member list equals the current one, delivered
- *      after the latest confchg (older STATEs are ignored; a later one from the same sender
- *      replaces an earlier one);
+ *   2. every member multicasts STATE{members, max_version, synced, quorate, gen, epoch,
+ *      digest_at_confchg} (always in protocol version GROUP_PROTO_VERSION_MIN, so every
+ *      member can read it), members being the sorted member list of the confchg it answers;
+ *      the barrier is one STATE from each current member whose member list equals the
+ *      current one, delivered after the latest confchg (older STATEs are ignored; a later one
+ *      from the same sender replaces an earlier one);
  *   3. when the STATE of every current member is delivered (the barrier point, the same point
- *      in the order everywhere), each member computes: version = min(max_version); synced set
- *      = the largest group of synced members with equal (gen, digest) (tie: the group holding
- *      the lowest nodeid; members of any other group drop their state and rejoin clean: no
- *      stateful merge); if the synced set is empty, the lowest-nodeid member does a master
- *      resume (rlog_resume_master with the disk image it was started with) and is the synced
- *      set; sender = lowest nodeid in the synced set;
+ *      in the order everywhere), each member computes: version = min(max_version); eligible
+ *      = STATEs that are synced and quorate; synced set = the eligible group with equal
+ *      (epoch, gen, digest) with the highest epoch, then the most members, then the lowest
+ *      nodeid; members of any other group drop their state and rejoin clean (no stateful
+ *      merge); epoch = max(epoch) + 1. If nobody is eligible and every STATE is quorate, the
+ *      lowest-nodeid member does a master resume (rlog_resume_master with the image given to
+ *      group_start, where its own stale replica's dirty regions stay dirty) and is the synced
+ *      set; if nobody is eligible and some member is inquorate, the round stays open until
+ *      the members that regain quorum send STATE again. sender = lowest nodeid in the set;
  *   4. the sender takes a frozen copy of its state at the barrier point and multicasts it as
  *      SNAP chunks (rlog_snapshot_*, bounded GROUP_CHUNK_MAX bytes each, paced by -EAGAIN);
  *      unsynced members queue every message delivered after the barrier point, build the
  *      state from the chunks, then apply the queue in order and are synced;
  *   5. a confchg during a transfer starts a new round; partial snapshots are dropped.
+ * Quorum: a synced member that loses quorum becomes stale: it keeps answering local reads,
+ * never sends state-changing messages and never wins a barrier (so a partition's stale side
+ * can never overwrite the side that served, even after that side lost members). When quorum
+ * comes back without a membership change, a stale or stateless member multicasts STATE; a
+ * STATE delivered outside a round opens one at that point of the order. The daemon should
+ * report quorum (group_set_quorate) before it delivers the confchg of the same ring.
+ * Replies to ordered requests delivered during a round wait for the round's outcome: if this
+ * member's replica is dropped, the requests are driven again in the new state (and its
+ * outstanding marks committed again). SNAP carries the writer, durable_gen and disk_failed.
  * A RESUME request is answered when this member is synced. Requests that change state are
- * held (never failed) while the member is unsynced, inquorate or has lost the transport, and
- * driven when it is back.
+ * held (never failed) while the member is unsynced, stale, inquorate or has lost the
+ * transport, and driven when it is back.
  *
  * Validation. Every message starts with {magic, version, type, sender nodeid, seq}; a sender
  * nodeid that differs from the CPG-delivered one, an unknown version or type, or a length that
@@ -183,7 +208,10 @@ void group_destroy(struct group *g);
 /**
  * Before joining the transport: the image a master resume would use (the clean bitmap read
  * from the log device, or the clean bits of a previous local instance of the same uuid), or
- * NULL / 0 for none. The group copies it.
+ * NULL / 0 for none. The group copies it. May be called again at any time to replace the
+ * image: a daemon should re-read the log device when quorum comes back, because a master
+ * resume after a total loss of quorum must start from what the last writer made durable
+ * (the group also keeps dirty every region its own stale replica has dirty).
  */
 int group_start(struct group *g, const uint8_t *clean, uint64_t clean_regions);
 
@@ -213,6 +241,7 @@ struct group_status {
 	bool quorate;
 	bool transport_up;
 	bool disk_failed;
+	bool settling;	  /**< a barrier or a state transfer is in progress (replica may change) */
 	uint32_t writer;  /**< 0 when none / core */
 	uint32_t version; /**< protocol version in use */
 	uint32_t n_members;
@@ -221,8 +250,12 @@ struct group_status {
 	uint64_t pending_requests;
 	uint64_t bad_messages;
 	uint64_t commits_sent;
+	uint64_t epoch; /**< barriers decided by a quorate group (merge precedence) */
 };
 void group_get_status(const struct group *g, struct group_status *st);
+/** Test hook: the highest protocol version this member advertises (default MAX). */
+void group_set_max_version(struct group *g, uint32_t v);
+
 /** The replica (read only) for status and tests. */
 const struct rlog *group_rlog(const struct group *g);
 

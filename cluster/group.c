@@ -1,0 +1,1108 @@
+/*
+ * group.c: one mirror log's replicated protocol (cluster/group.h): routing of kernel
+ * requests, group commit, application of ordered deliveries, replies, the disk writer.
+ * The membership barrier and state transfer live in group_sync.c.
+ *
+ * Invariants kept here (invariants.md):
+ *   rule 2  IS_REMOTE_RECOVERING is answered from the ordered stream when the group has more
+ *           than one member;
+ *   rule 3  IN_SYNC / IS_CLEAN are answered from the replica, which is safe because of rule 2;
+ *   rule 4  a FLUSH is answered only when every mark it covers is committed: core = its
+ *           commit delivered back to us; disk = durable_gen covers the commit's generation;
+ *   rule 9  nothing here reads a clock, a random source or iterates in pointer order: the
+ *           state changes only at agreed deliveries, in delivery order.
+ * Every request is answered exactly once: each token lives in exactly one of the lists
+ * (held, inflight, waiters, resume, postsuspend) until its reply.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/group_impl.h"
+#include "wire.h"
+
+/* ---- small containers ----------------------------------------------------------------- */
+
+int darray_grow(void **v, size_t *cap, size_t elem)
+{
+	size_t ncap = *cap ? *cap * 2 : 8;
+	void *nv = realloc(*v, ncap * elem);
+
+	if (!nv)
+		return 1;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+void darray_del(void *v, size_t *n, size_t elem, size_t i)
+{
+	uint8_t *b = v;
+
+	if (i + 1 < *n)
+		memmove(b + i * elem, b + (i + 1) * elem, (*n - i - 1) * elem);
+	(*n)--;
+}
+
+static size_t rset_pos(const struct rset *s, uint64_t x)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool rset_has(const struct rset *s, uint64_t x)
+{
+	size_t i = rset_pos(s, x);
+
+	return i < s->n && s->v[i] == x;
+}
+
+int rset_add(struct rset *s, uint64_t x)
+{
+	size_t i = rset_pos(s, x);
+
+	if (i < s->n && s->v[i] == x)
+		return 0;
+	if (s->n == s->cap && darray_grow((void **)&s->v, &s->cap, sizeof(*s->v)))
+		return -ENOMEM;
+	memmove(s->v + i + 1, s->v + i, (s->n - i) * sizeof(*s->v));
+	s->v[i] = x;
+	s->n++;
+	return 0;
+}
+
+bool rset_del(struct rset *s, uint64_t x)
+{
+	size_t i = rset_pos(s, x);
+
+	if (i >= s->n || s->v[i] != x)
+		return false;
+	darray_del(s->v, &s->n, sizeof(*s->v), i);
+	return true;
+}
+
+static void rset_drop_front(struct rset *s, size_t k)
+{
+	if (k == 0)
+		return;
+	memmove(s->v, s->v + k, (s->n - k) * sizeof(*s->v));
+	s->n -= k;
+}
+
+/* ---- helpers -------------------------------------------------------------------------- */
+
+static void event(struct group *g, enum group_event ev, uint64_t arg)
+{
+	if (g->ops.event)
+		g->ops.event(g->ctx, ev, arg);
+}
+
+static void reply(struct group *g, uint64_t token, int error, int64_t value, uint64_t value2)
+{
+	struct group_reply r = {.error = error, .value = value, .value2 = value2};
+
+	g->ops.reply(g->ctx, token, &r);
+}
+
+bool group_is_member(const struct group *g, uint32_t node)
+{
+	uint32_t i;
+
+	for (i = 0; i < g->n_members; i++)
+		if (g->members[i] == node)
+			return true;
+	return false;
+}
+
+/* State-changing messages leave only from a synced, quorate member outside a barrier. */
+static bool can_send_data(const struct group *g)
+{
+	return g->synced && !g->stale && g->quorate && g->transport_up && !g->in_barrier &&
+	       !g->receiving;
+}
+
+/* Answers may be given only from a settled replica (not while a barrier may drop it). */
+static bool settled(const struct group *g)
+{
+	return g->synced && !g->in_barrier && !g->receiving;
+}
+
+static void hdr(struct group *g, struct cmsg *m, uint16_t type)
+{
+	/* STATE must be understood by every member, whatever it supports: the lowest version */
+	m->version = (uint16_t)(type == CMSG_STATE ? GROUP_PROTO_VERSION_MIN : g->version);
+	m->type = type;
+	m->nodeid = g->me;
+	m->seq = ++g->seq;
+}
+
+/* Encode @m into a new ctrl-queue entry (sent before data by group_pump). */
+int group_queue_ctrl(struct group *g, struct cmsg *m)
+{
+	struct outmsg o = {.type = m->type};
+	size_t len;
+
+	hdr(g, m, m->type);
+	if (cmsg_encode(m, NULL, g->tx, CMSG_MAX_SIZE, &len))
+		return -EINVAL;
+	o.buf = malloc(len);
+	if (!o.buf)
+		return -ENOMEM;
+	memcpy(o.buf, g->tx, len);
+	o.len = len;
+	if (DARRAY_PUSH(g->ctrl, o)) {
+		free(o.buf);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- create / destroy ----------------------------------------------------------------- */
+
+int group_create(struct group **out, const struct group_params *p, const struct group_ops *ops,
+		 void *ctx)
+{
+	struct group *g;
+	int ret;
+
+	if (!out || !p || !ops || !ops->send || !ops->reply || p->my_nodeid == 0 ||
+	    p->region_count == 0 || p->region_count > RLOG_MAX_REGIONS ||
+	    (p->type != GROUP_LOG_CORE && p->type != GROUP_LOG_DISK) ||
+	    memchr(p->uuid, 0, sizeof(p->uuid)) == NULL)
+		return -EINVAL;
+	if (p->type == GROUP_LOG_DISK &&
+	    (!ops->disk_write || p->block_size < 512 || (p->block_size & (p->block_size - 1))))
+		return -EINVAL;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->p = *p;
+	g->ops = *ops;
+	g->ctx = ctx;
+	g->me = p->my_nodeid;
+	g->quorate = true;
+	g->transport_up = true;
+	g->max_version = GROUP_PROTO_VERSION_MAX;
+	g->version = GROUP_PROTO_VERSION_MIN;
+	g->tx = malloc(CMSG_MAX_SIZE);
+	g->chunk = malloc(CMSG_SNAP_MAX_BYTES);
+	ret = -ENOMEM;
+	if (!g->tx || !g->chunk)
+		goto fail;
+	ret = rlog_create(&g->rl, p->region_count, p->sync_mode);
+	if (ret)
+		goto fail;
+	*out = g;
+	return 0;
+fail:
+	group_destroy(g);
+	return ret;
+}
+
+void group_destroy(struct group *g)
+{
+	size_t i;
+
+	if (!g)
+		return;
+	sync_reset(g);
+	for (i = 0; i < g->ctrl.n; i++)
+		free(g->ctrl.v[i].buf);
+	free(g->ctrl.v);
+	free(g->queued.v);
+	free(g->queued_from.v);
+	free(g->my_marks.v);
+	free(g->pend_marks.v);
+	free(g->pend_clears.v);
+	free(g->waiters.v);
+	free(g->held.v);
+	free(g->inflight.v);
+	free(g->resume_tokens.v);
+	free(g->postsuspend_tokens.v);
+	free(g->disk_buf);
+	free(g->start_clean);
+	free(g->tx);
+	free(g->chunk);
+	rlog_destroy(g->rl);
+	free(g);
+}
+
+int group_start(struct group *g, const uint8_t *clean, uint64_t clean_regions)
+{
+	free(g->start_clean);
+	g->start_clean = NULL;
+	g->start_regions = 0;
+	if (clean && clean_regions) {
+		size_t bytes = (size_t)((clean_regions + 7) / 8);
+
+		g->start_clean = malloc(bytes);
+		if (!g->start_clean)
+			return -ENOMEM;
+		memcpy(g->start_clean, clean, bytes);
+		g->start_regions = clean_regions;
+	}
+	g->started = true;
+	return 0;
+}
+
+/* ---- answering ------------------------------------------------------------------------ */
+
+static bool commits_outstanding(const struct group *g)
+{
+	return g->commit_queued || g->pend_marks.n || g->pend_clears.n ||
+	       g->commit_sent != g->commit_deliv || g->waiters.n;
+}
+
+/* The durable generation this node may rely on: the writer knows its own write is done. */
+static uint64_t durable_for_me(const struct group *g)
+{
+	if (g->writer == g->me && g->written_gen > g->durable_gen)
+		return g->written_gen;
+	return g->durable_gen;
+}
+
+/** Answer everything whose condition now holds (only from a settled replica). */
+static void answer_ready(struct group *g)
+{
+	uint64_t ar = 0;
+	uint32_t an = 0;
+	bool blocked;
+	size_t i;
+
+	if (!settled(g))
+		return;
+	/*
+	 * A FLUSH answer lets the kernel write the marked regions on every leg. If another node
+	 * is recovering one of them (it went out of sync while our mark was on its way: a leg
+	 * failure elsewhere, rule 3's window), hold the FLUSHes until that recovery is reported,
+	 * so the write never races the copy.
+	 */
+	blocked = rlog_assignment(g->rl, &ar, &an) && an != g->me && rset_has(&g->my_marks, ar);
+	for (i = 0; i < g->inflight.n;) {
+		struct inflight *f = &g->inflight.v[i];
+
+		if (!f->delivered) {
+			i++;
+			continue;
+		}
+		{
+			uint64_t token = f->req.token;
+			struct group_reply r = f->reply;
+
+			darray_del(g->inflight.v, &g->inflight.n, sizeof(*f), i);
+			g->ops.reply(g->ctx, token, &r);
+		}
+	}
+	for (i = 0; i < g->waiters.n;) {
+		struct waiter *w = &g->waiters.v[i];
+		int err = 1;
+
+		if (w->stage == FLUSH_DURABLE && !blocked) {
+			if (g->p.type == GROUP_LOG_CORE || durable_for_me(g) >= w->need_gen)
+				err = 0;
+			else if (g->disk_failed)
+				err = -EIO;
+		}
+		if (err == 1) {
+			i++;
+			continue;
+		}
+		{
+			uint64_t token = w->token;
+
+			darray_del(g->waiters.v, &g->waiters.n, sizeof(*w), i);
+			reply(g, token, err, 0, 0);
+		}
+	}
+	while (g->resume_tokens.n) {
+		uint64_t token = g->resume_tokens.v[0];
+
+		darray_del(g->resume_tokens.v, &g->resume_tokens.n, sizeof(token), 0);
+		reply(g, token, 0, 0, 0);
+	}
+	/*
+	 * POSTSUSPEND: nothing of ours outstanding, and no write of ours in flight: the daemon
+	 * leaves the group next, and an old write landing after the new writer's full write
+	 * would put an older bitmap on the device.
+	 */
+	if (g->postsuspend_tokens.n && !commits_outstanding(g) && !g->held.n && !g->inflight.n &&
+	    !g->disk_busy) {
+		while (g->postsuspend_tokens.n) {
+			uint64_t token = g->postsuspend_tokens.v[0];
+
+			darray_del(g->postsuspend_tokens.v, &g->postsuspend_tokens.n, sizeof(token),
+				   0);
+			reply(g, token, 0, 0, 0);
+		}
+		g->postsuspending = false;
+	}
+}
+
+/* ---- local requests ------------------------------------------------------------------- */
+
+static bool nothing_in_flight(const struct group *g)
+{
+	return g->commit_sent == g->commit_deliv;
+}
+
+static void local_mark(struct group *g, uint64_t r)
+{
+	bool was_clearing;
+
+	rset_add(&g->my_marks, r);
+	was_clearing = rset_del(&g->pend_clears, r);
+	/*
+	 * No message when the replicated state already holds our mark and nothing of ours that
+	 * could change that is in flight (a sent clear would remove it).
+	 */
+	if (settled(g) && nothing_in_flight(g) && rlog_node_marked(g->rl, g->me, r))
+		return;
+	(void)was_clearing;
+	rset_add(&g->pend_marks, r);
+}
+
+static void local_clear(struct group *g, uint64_t r)
+{
+	rset_del(&g->my_marks, r);
+	rset_del(&g->pend_marks, r);
+	rset_add(&g->pend_clears, r);
+}
+
+static void add_waiter(struct group *g, uint64_t token, enum flush_stage st, uint64_t commit_id,
+		       uint64_t need_gen)
+{
+	struct waiter w = {
+		.token = token, .stage = st, .commit_id = commit_id, .need_gen = need_gen};
+
+	if (DARRAY_PUSH(g->waiters, w))
+		reply(g, token, -ENOMEM, 0, 0);
+}
+
+static void flush_arrive(struct group *g, uint64_t token)
+{
+	g->last_write_ms = g->now_ms;
+	if (g->pend_marks.n || g->commit_queued) {
+		/* group commit: join the one unsent commit */
+		g->commit_queued = true;
+		add_waiter(g, token, FLUSH_UNSENT, 0, 0);
+	} else if (!nothing_in_flight(g)) {
+		/* nothing new: complete once the commits before it have */
+		add_waiter(g, token, FLUSH_SENT, g->commit_sent, 0);
+	} else if (g->p.type == GROUP_LOG_DISK && g->synced) {
+		add_waiter(g, token, FLUSH_DURABLE, 0, g->gen);
+	} else {
+		/* nothing of ours is uncommitted (marks are re-sent after any state loss) */
+		reply(g, token, 0, 0, 0);
+	}
+}
+
+static bool regions_ok(const struct group *g, const struct group_req *req)
+{
+	uint32_t i;
+
+	if (req->n_regions > RLOG_MAX_BATCH)
+		return false;
+	for (i = 0; i < req->n_regions; i++)
+		if (req->regions[i] >= g->p.region_count)
+			return false;
+	return true;
+}
+
+static void hold(struct group *g, const struct group_req *req)
+{
+	if (DARRAY_PUSH(g->held, *req))
+		reply(g, req->token, -ENOMEM, 0, 0);
+}
+
+void group_request(struct group *g, const struct group_req *req)
+{
+	bool b = false;
+	uint32_t i;
+
+	switch (req->type) {
+	case GROUP_REQ_IS_CLEAN:
+	case GROUP_REQ_IN_SYNC:
+	case GROUP_REQ_SET_REGION_SYNC:
+	case GROUP_REQ_IS_REMOTE_RECOVERING:
+		if (req->region >= g->p.region_count) {
+			reply(g, req->token, -EINVAL, 0, 0);
+			return;
+		}
+		break;
+	case GROUP_REQ_MARK:
+	case GROUP_REQ_CLEAR:
+	case GROUP_REQ_FLUSH:
+		if (!regions_ok(g, req)) {
+			reply(g, req->token, -EINVAL, 0, 0);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+
+	switch (req->type) {
+	case GROUP_REQ_IS_CLEAN:
+		/* local replica: the kernel asked the ordered IS_REMOTE_RECOVERING first (rule 3) */
+		rlog_is_clean(g->rl, req->region, &b);
+		reply(g, req->token, 0, b, 0);
+		break;
+	case GROUP_REQ_IN_SYNC:
+		/* exactly 0 or 1, never failed for a known log (rule 3) */
+		rlog_in_sync(g->rl, req->region, &b);
+		reply(g, req->token, 0, b, 0);
+		break;
+	case GROUP_REQ_GET_SYNC_COUNT:
+		/* exact count of the replica; see the header comment for why local is safe */
+		reply(g, req->token, 0, 0, rlog_sync_count(g->rl));
+		break;
+	case GROUP_REQ_MARK:
+		for (i = 0; i < req->n_regions; i++)
+			local_mark(g, req->regions[i]);
+		g->last_write_ms = g->now_ms;
+		reply(g, req->token, 0, 0, 0);
+		break;
+	case GROUP_REQ_CLEAR:
+		for (i = 0; i < req->n_regions; i++)
+			local_clear(g, req->regions[i]);
+		/* the activity set is bounded: an overflow sends the deferred clears */
+		if (g->pend_clears.n > GROUP_AL_MAX)
+			g->commit_queued = true;
+		reply(g, req->token, 0, 0, 0);
+		break;
+	case GROUP_REQ_FLUSH:
+		for (i = 0; i < req->n_regions; i++)
+			local_mark(g, req->regions[i]);
+		flush_arrive(g, req->token);
+		break;
+	case GROUP_REQ_IS_REMOTE_RECOVERING:
+		/*
+		 * With exactly one member no other node can be recovering anything, and the
+		 * local region hash keeps local recovery and local writes apart (invariants.md
+		 * rule 1): answer locally, recovering = 0 with the exact hint. Only when nothing
+		 * of ours is waiting in the order, so the answer sees every earlier request.
+		 */
+		if (can_send_data(g) && g->n_members == 1 && g->members[0] == g->me && !g->held.n &&
+		    !g->inflight.n) {
+			bool rec = false;
+			uint64_t hint = 0;
+
+			rlog_is_remote_recovering(g->rl, g->me, req->region, false, &rec, &hint);
+			reply(g, req->token, 0, rec, hint);
+			break;
+		}
+		hold(g, req);
+		break;
+	case GROUP_REQ_GET_RESYNC_WORK:
+	case GROUP_REQ_SET_REGION_SYNC:
+		hold(g, req);
+		break;
+	case GROUP_REQ_RESUME:
+		if (DARRAY_PUSH(g->resume_tokens, req->token))
+			reply(g, req->token, -ENOMEM, 0, 0);
+		break;
+	case GROUP_REQ_POSTSUSPEND:
+		g->postsuspending = true;
+		if (g->pend_clears.n)
+			g->commit_queued = true;
+		if (DARRAY_PUSH(g->postsuspend_tokens, req->token))
+			reply(g, req->token, -ENOMEM, 0, 0);
+		break;
+	default:
+		reply(g, req->token, -EINVAL, 0, 0);
+		return;
+	}
+	answer_ready(g);
+}
+
+/* ---- ordered application -------------------------------------------------------------- */
+
+static bool commit_regions_ok(const struct group *g, const struct cmsg_commit *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->n_marks + c->n_clears; i++)
+		if (c->regions[i] >= g->p.region_count)
+			return false;
+	return true;
+}
+
+static void apply_batches(struct group *g, uint32_t node, const uint64_t *v, uint32_t n, bool mark)
+{
+	uint32_t i, k;
+
+	for (i = 0; i < n; i += k) {
+		k = n - i > RLOG_MAX_BATCH ? RLOG_MAX_BATCH : n - i;
+		if (mark)
+			rlog_mark(g->rl, node, v + i, k);
+		else
+			rlog_clear(g->rl, node, v + i, k);
+	}
+}
+
+static bool marked_by_other(const struct group *g, uint64_t region, uint32_t node)
+{
+	uint32_t i;
+
+	for (i = 0; i < g->n_members; i++)
+		if (g->members[i] != node && rlog_node_marked(g->rl, g->members[i], region))
+			return true;
+	return false;
+}
+
+static struct inflight *find_inflight(struct group *g, uint64_t token, enum group_req_type type)
+{
+	size_t i;
+
+	for (i = 0; i < g->inflight.n; i++)
+		if (g->inflight.v[i].req.token == token && g->inflight.v[i].req.type == type &&
+		    !g->inflight.v[i].delivered)
+			return &g->inflight.v[i];
+	return NULL;
+}
+
+static void own_result(struct group *g, uint64_t token, enum group_req_type type, int error,
+		       int64_t value, uint64_t value2)
+{
+	struct inflight *f = find_inflight(g, token, type);
+
+	if (!f)
+		return; /* a copy from before a state loss: the re-driven request answers */
+	f->delivered = true;
+	f->reply.error = error;
+	f->reply.value = value;
+	f->reply.value2 = value2;
+}
+
+static void bad(struct group *g, uint32_t sender)
+{
+	g->bad_messages++;
+	event(g, GROUP_EV_BAD_MESSAGE, sender);
+}
+
+/** Apply one validated message of the order to the replica (this member is synced). */
+void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
+{
+	const struct cmsg_commit *c;
+	bool found = false, rec = false;
+	uint64_t region = 0, hint = 0;
+	size_t i;
+
+	switch (m->type) {
+	case CMSG_COMMIT:
+		c = &m->u.commit;
+		if (!commit_regions_ok(g, c)) {
+			bad(g, sender);
+			return;
+		}
+		apply_batches(g, sender, c->regions, c->n_marks, true);
+		apply_batches(g, sender, c->regions + c->n_marks, c->n_clears, false);
+		if (c->n_marks && g->p.type == GROUP_LOG_DISK)
+			g->gen++;
+		if (sender != g->me)
+			break;
+		if (c->commit_id > g->commit_deliv)
+			g->commit_deliv = c->commit_id;
+		for (i = 0; i < g->waiters.n; i++) {
+			struct waiter *w = &g->waiters.v[i];
+
+			if (w->stage == FLUSH_SENT && w->commit_id <= c->commit_id) {
+				w->stage = FLUSH_DURABLE;
+				w->need_gen = g->gen;
+			}
+		}
+		break;
+	case CMSG_RESYNC_REQ:
+		rlog_get_resync_work(g->rl, sender, &region, &found);
+		if (found && marked_by_other(g, region, sender)) {
+			/*
+			 * Another member still marks the region: its write is in flight on every
+			 * leg (the region was in sync when it started; it went out of sync because
+			 * a co-marking node died). Recovering it now would race that write, so
+			 * hand it out only after the mark is cleared: give the assignment back
+			 * (the region is already out of sync; the cursor returns to it). Every
+			 * replica does the same here. (log/ should skip such regions itself.)
+			 */
+			rlog_set_region_sync(g->rl, sender, region, false);
+			found = false;
+			region = 0;
+		}
+		if (sender == g->me)
+			own_result(g, m->u.req.req_id, GROUP_REQ_GET_RESYNC_WORK, 0, found,
+				   found ? region : 0);
+		break;
+	case CMSG_SET_SYNC:
+		if (m->u.req.region >= g->p.region_count) {
+			bad(g, sender);
+			return;
+		}
+		rlog_set_region_sync(g->rl, sender, m->u.req.region, m->u.req.in_sync);
+		if (sender == g->me)
+			own_result(g, m->u.req.req_id, GROUP_REQ_SET_REGION_SYNC, 0, 0, 0);
+		break;
+	case CMSG_REMOTE_REC:
+		if (m->u.req.region >= g->p.region_count) {
+			bad(g, sender);
+			return;
+		}
+		rlog_is_remote_recovering(g->rl, sender, m->u.req.region, g->n_members > 1, &rec,
+					  &hint);
+		if (sender == g->me)
+			own_result(g, m->u.req.req_id, GROUP_REQ_IS_REMOTE_RECOVERING, 0, rec,
+				   hint);
+		break;
+	case CMSG_DURABLE:
+		if (m->u.gen > g->durable_gen)
+			g->durable_gen = m->u.gen;
+		break;
+	case CMSG_DISK_FAILED:
+		if (!g->disk_failed)
+			event(g, GROUP_EV_DISK_FAILED, m->u.gen);
+		g->disk_failed = true;
+		break;
+	default:
+		break;
+	}
+}
+
+void group_deliver(struct group *g, uint32_t sender, const void *buf, size_t len)
+{
+	int err;
+
+	if (!g->transport_up || !group_is_member(g, g->me))
+		return;
+	err = cmsg_decode(&g->rx, buf, len, sender, GROUP_PROTO_VERSION_MIN,
+			  (uint16_t)g->max_version);
+	if (err != CMSG_OK) {
+		bad(g, sender);
+		return;
+	}
+	switch (g->rx.type) {
+	case CMSG_STATE:
+		sync_on_state(g, sender, &g->rx);
+		break;
+	case CMSG_SNAP:
+		sync_on_snap(g, sender, &g->rx);
+		break;
+	default:
+		if (sync_maybe_queue(g, sender, buf, len))
+			return;
+		if (g->synced)
+			group_apply(g, sender, &g->rx);
+		/* unsynced and not receiving: the snapshot taken at the barrier covers it */
+		break;
+	}
+	answer_ready(g);
+}
+
+/* ---- state loss: everything of ours goes back to be driven again ------------------------ */
+
+void group_revert_local(struct group *g)
+{
+	size_t i;
+	DARRAY(struct group_req) h = {0};
+
+	/* requests in flight go back in front of the held ones, in their original order */
+	for (i = 0; i < g->inflight.n; i++)
+		if (DARRAY_PUSH(h, g->inflight.v[i].req))
+			reply(g, g->inflight.v[i].req.token, -ENOMEM, 0, 0);
+	for (i = 0; i < g->held.n; i++)
+		if (DARRAY_PUSH(h, g->held.v[i]))
+			reply(g, g->held.v[i].token, -ENOMEM, 0, 0);
+	free(g->held.v);
+	g->held.v = h.v;
+	g->held.n = h.n;
+	g->held.cap = h.cap;
+	g->inflight.n = 0;
+	/* FLUSHes not yet answered wait for a commit in the new state */
+	for (i = 0; i < g->waiters.n; i++) {
+		g->waiters.v[i].stage = FLUSH_UNSENT;
+		g->commit_queued = true;
+	}
+	/* the kernel still holds these marks: commit them again in whatever state we get */
+	for (i = 0; i < g->my_marks.n; i++)
+		rset_add(&g->pend_marks, g->my_marks.v[i]);
+	if (g->pend_marks.n)
+		g->commit_queued = true;
+	g->commit_deliv = g->commit_sent;
+}
+
+void group_became_writer(struct group *g)
+{
+	g->need_full_write = true;
+	event(g, GROUP_EV_WRITER, g->me);
+}
+
+/* ---- sending -------------------------------------------------------------------------- */
+
+static int send_raw(struct group *g, const uint8_t *buf, size_t len)
+{
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+
+	return g->ops.send(g->ctx, &iov, 1);
+}
+
+/* Returns 0, -EAGAIN or another -errno (transport gone). */
+static int send_ctrl(struct group *g)
+{
+	while (g->ctrl.n) {
+		int ret = send_raw(g, g->ctrl.v[0].buf, g->ctrl.v[0].len);
+
+		if (ret)
+			return ret;
+		free(g->ctrl.v[0].buf);
+		darray_del(g->ctrl.v, &g->ctrl.n, sizeof(g->ctrl.v[0]), 0);
+		if (!g->ctrl.n)
+			sync_pump(g); /* next snapshot chunk, if any */
+	}
+	return 0;
+}
+
+static int send_request(struct group *g, const struct group_req *req)
+{
+	struct cmsg m;
+	struct inflight f = {.req = *req};
+	size_t len;
+	int ret;
+
+	memset(&m.u, 0, sizeof(m.u.req));
+	m.u.req.req_id = req->token;
+	m.u.req.region = req->region;
+	m.u.req.in_sync = req->in_sync;
+	switch (req->type) {
+	case GROUP_REQ_GET_RESYNC_WORK:
+		m.type = CMSG_RESYNC_REQ;
+		break;
+	case GROUP_REQ_SET_REGION_SYNC:
+		m.type = CMSG_SET_SYNC;
+		break;
+	default:
+		m.type = CMSG_REMOTE_REC;
+		break;
+	}
+	hdr(g, &m, m.type);
+	if (cmsg_encode(&m, NULL, g->tx, CMSG_MAX_SIZE, &len))
+		return -EINVAL;
+	ret = send_raw(g, g->tx, len);
+	if (ret) {
+		g->seq--;
+		return ret;
+	}
+	if (DARRAY_PUSH(g->inflight, f))
+		return -ENOMEM;
+	return 0;
+}
+
+/* One commit message: up to CMSG_COMMIT_MAX_REGIONS marks, then clears. */
+static int send_commit(struct group *g)
+{
+	uint32_t nm, nc, room = CMSG_COMMIT_MAX_REGIONS;
+	uint64_t *stage;
+	struct cmsg m;
+	size_t len, i;
+	int ret;
+
+	nm = g->pend_marks.n < room ? (uint32_t)g->pend_marks.n : room;
+	room -= nm;
+	nc = g->pend_clears.n < room ? (uint32_t)g->pend_clears.n : room;
+	stage = malloc(((size_t)nm + nc + 1) * sizeof(uint64_t));
+	if (!stage)
+		return -ENOMEM;
+	for (i = 0; i < nm; i++)
+		stage[i] = g->pend_marks.v[i];
+	for (i = 0; i < nc; i++)
+		stage[nm + i] = g->pend_clears.v[i];
+	m.type = CMSG_COMMIT;
+	m.u.commit.commit_id = g->commit_sent + 1;
+	m.u.commit.n_marks = nm;
+	m.u.commit.n_clears = nc;
+	hdr(g, &m, CMSG_COMMIT);
+	ret = cmsg_encode(&m, stage, g->tx, CMSG_MAX_SIZE, &len);
+	free(stage);
+	if (ret)
+		return ret;
+	ret = send_raw(g, g->tx, len);
+	if (ret) {
+		g->seq--;
+		return ret;
+	}
+	g->commit_sent++;
+	g->commits_sent++;
+	rset_drop_front(&g->pend_marks, nm);
+	rset_drop_front(&g->pend_clears, nc);
+	if (!g->pend_marks.n && !g->pend_clears.n) {
+		g->commit_queued = false;
+		for (i = 0; i < g->waiters.n; i++)
+			if (g->waiters.v[i].stage == FLUSH_UNSENT) {
+				g->waiters.v[i].stage = FLUSH_SENT;
+				g->waiters.v[i].commit_id = g->commit_sent;
+			}
+	}
+	return 0;
+}
+
+/* ---- the disk writer ------------------------------------------------------------------- */
+
+static void maybe_write(struct group *g)
+{
+	uint64_t off = 0, len = 0, start, end, size, bm_bytes, s, e;
+	uint32_t bs = g->p.block_size;
+	struct wire_wr w;
+	bool full;
+	int ret;
+
+	if (g->p.type != GROUP_LOG_DISK || !settled(g) || g->writer != g->me || !g->quorate ||
+	    !g->transport_up || g->disk_busy || g->disk_failed || g->write_failed)
+		return;
+	if (!g->need_full_write && g->gen <= g->written_gen)
+		return;
+	full = g->need_full_write;
+	if (full)
+		rlog_disk_mark_all_dirty(g->rl);
+	g->need_full_write = false;
+	g->write_gen = g->gen;
+	rlog_disk_take_dirty(g->rl, &off, &len);
+	if (!len) {
+		/* the bitmap on disk already holds every bit of this generation */
+		struct cmsg m;
+
+		g->written_gen = g->write_gen;
+		m.type = CMSG_DURABLE;
+		m.u.gen = g->write_gen;
+		group_queue_ctrl(g, &m);
+		answer_ready(g);
+		return;
+	}
+	size = rlog_disk_size(g->p.region_count, bs);
+	bm_bytes = (g->p.region_count + 7) / 8;
+	if (!g->disk_buf) {
+		g->disk_buf = aligned_alloc(bs, (size_t)size);
+		if (!g->disk_buf)
+			goto failed;
+		g->disk_buf_len = (size_t)size;
+	}
+	start = RLOG_DISK_BITMAP_OFFSET + off;
+	end = RLOG_DISK_BITMAP_OFFSET + off + len;
+	/* a full write (new writer, resume) rewrites the header block too */
+	start = full ? 0 : start & ~(uint64_t)(bs - 1);
+	end = (end + bs - 1) & ~(uint64_t)(bs - 1);
+	if (end > size)
+		end = size;
+	memset(g->disk_buf + start, 0, (size_t)(end - start));
+	if (start < RLOG_DISK_HEADER_SIZE) {
+		wire_wr_init(&w, g->disk_buf, RLOG_DISK_HEADER_SIZE);
+		wire_put_le32(&w, RLOG_DISK_MAGIC);
+		wire_put_le32(&w, RLOG_DISK_VERSION);
+		wire_put_le64(&w, g->p.region_count);
+	}
+	s = start > RLOG_DISK_BITMAP_OFFSET ? start - RLOG_DISK_BITMAP_OFFSET : 0;
+	e = end - RLOG_DISK_BITMAP_OFFSET;
+	if (e > bm_bytes)
+		e = bm_bytes;
+	if (e > s && rlog_disk_bitmap_read(g->rl, s, g->disk_buf + RLOG_DISK_BITMAP_OFFSET + s,
+					   (size_t)(e - s)))
+		goto failed;
+	g->disk_busy = true;
+	ret = g->ops.disk_write(g->ctx, ++g->write_cookie, g->disk_buf + start, start,
+				(size_t)(end - start));
+	if (ret) {
+		g->disk_busy = false;
+		goto failed;
+	}
+	return;
+failed : {
+	struct cmsg m;
+
+	g->write_failed = true;
+	m.type = CMSG_DISK_FAILED;
+	m.u.gen = g->write_gen;
+	group_queue_ctrl(g, &m);
+}
+}
+
+void group_disk_done(struct group *g, uint64_t cookie, int error)
+{
+	struct cmsg m;
+
+	if (!g->disk_busy || cookie != g->write_cookie)
+		return;
+	g->disk_busy = false;
+	if (g->write_stale) {
+		/* generations of a dropped replica mean nothing in the current one */
+		g->write_stale = false;
+		return;
+	}
+	if (g->writer != g->me || !g->synced)
+		return; /* no longer ours: the current writer rewrote everything */
+	m.type = error ? CMSG_DISK_FAILED : CMSG_DURABLE;
+	m.u.gen = g->write_gen;
+	if (!error)
+		g->written_gen = g->write_gen;
+	else
+		g->write_failed = true; /* the dirty range is spent: never claim it later */
+	/* during a barrier the replica may still be dropped: announce after it (decide) */
+	if (!g->in_barrier)
+		group_queue_ctrl(g, &m);
+	answer_ready(g);
+}
+
+/* ---- pump, tick, status ----------------------------------------------------------------- */
+
+void group_pump(struct group *g)
+{
+	int ret = 0;
+
+	if (!g->transport_up)
+		return;
+	sync_pump(g);
+	ret = send_ctrl(g);
+	if (ret == 0 && can_send_data(g)) {
+		while (g->held.n) {
+			ret = send_request(g, &g->held.v[0]);
+			if (ret)
+				break;
+			darray_del(g->held.v, &g->held.n, sizeof(g->held.v[0]), 0);
+		}
+		while (ret == 0 && g->commit_queued)
+			ret = send_commit(g);
+	}
+	if (ret && ret != -EAGAIN) {
+		group_transport_lost(g);
+		return;
+	}
+	maybe_write(g);
+	if (ret == 0 && g->ctrl.n)
+		send_ctrl(g);
+	answer_ready(g);
+}
+
+void group_tick(struct group *g, uint64_t now_ms)
+{
+	g->now_ms = now_ms;
+	if (g->pend_clears.n && !g->commit_queued && now_ms - g->last_write_ms >= GROUP_AL_IDLE_MS)
+		g->commit_queued = true;
+	group_pump(g);
+}
+
+bool group_wants_pump(const struct group *g)
+{
+	if (!g->transport_up)
+		return false;
+	if (g->ctrl.n || g->sending)
+		return true;
+	if (can_send_data(g) && (g->held.n || g->commit_queued))
+		return true;
+	return g->p.type == GROUP_LOG_DISK && settled(g) && g->writer == g->me && !g->disk_busy &&
+	       !g->disk_failed && !g->write_failed && g->quorate &&
+	       (g->need_full_write || g->gen > g->written_gen);
+}
+
+void group_set_quorate(struct group *g, bool quorate)
+{
+	bool was = g->quorate;
+
+	g->quorate = quorate;
+	/*
+	 * A replica that lost quorum may miss what a quorate side serves from now on: it keeps
+	 * answering local reads but never again wins a barrier (no stale state overwrites the
+	 * side that served; see the header, "Membership").
+	 */
+	if (!quorate && g->synced)
+		g->stale = true;
+	/*
+	 * An undecided barrier waits for members to report quorum again; a stale or stateless
+	 * member starts a new round (a STATE outside a barrier opens one at its delivery).
+	 */
+	if (quorate && !was && g->n_members &&
+	    (g->in_barrier || g->stale || (!g->synced && !g->receiving))) {
+		if (!g->in_barrier) {
+			g->at_cc_synced = false;
+			g->at_cc_gen = g->at_cc_digest = g->at_cc_epoch = 0;
+		}
+		sync_send_state(g);
+	}
+}
+
+void group_transport_lost(struct group *g)
+{
+	size_t i;
+
+	if (!g->transport_up)
+		return;
+	g->transport_up = false;
+	if (g->synced)
+		event(g, GROUP_EV_STATE_DROPPED, g->me);
+	g->synced = false;
+	sync_reset(g);
+	group_revert_local(g);
+	if (g->disk_busy)
+		g->write_stale = true;
+	g->write_failed = false;
+	for (i = 0; i < g->ctrl.n; i++)
+		free(g->ctrl.v[i].buf);
+	g->ctrl.n = 0;
+	g->n_members = 0;
+}
+
+void group_transport_restored(struct group *g)
+{
+	g->transport_up = true;
+}
+
+void group_presuspend(struct group *g)
+{
+	g->presuspended = true;
+}
+
+void group_get_status(const struct group *g, struct group_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->synced = g->synced;
+	st->quorate = g->quorate;
+	st->transport_up = g->transport_up;
+	st->disk_failed = g->disk_failed;
+	st->settling = g->in_barrier || g->receiving;
+	st->epoch = g->epoch;
+	st->writer = g->p.type == GROUP_LOG_DISK ? g->writer : 0;
+	st->version = g->version;
+	st->n_members = g->n_members;
+	memcpy(st->members, g->members, g->n_members * sizeof(g->members[0]));
+	st->gen = g->gen;
+	st->durable_gen = g->durable_gen;
+	st->pending_requests = g->held.n + g->inflight.n + g->waiters.n + g->resume_tokens.n +
+			       g->postsuspend_tokens.n;
+	st->bad_messages = g->bad_messages;
+	st->commits_sent = g->commits_sent;
+}
+
+void group_set_max_version(struct group *g, uint32_t v)
+{
+	g->max_version = v < GROUP_PROTO_VERSION_MIN ? GROUP_PROTO_VERSION_MIN : v;
+}
+
+const struct rlog *group_rlog(const struct group *g)
+{
+	return g->rl;
+}
+
+void group_confchg(struct group *g, const uint32_t *members, size_t n_members, const uint32_t *left,
+		   size_t n_left, const uint32_t *joined, size_t n_joined)
+{
+	size_t i;
+
+	if (!g->transport_up)
+		return;
+	for (i = 0; i < n_joined; i++)
+		event(g, GROUP_EV_NODE_JOINED, joined[i]);
+	sync_confchg(g, members, n_members, left, n_left);
+	answer_ready(g);
+}

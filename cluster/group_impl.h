@@ -1,0 +1,159 @@
+/*
+ * group_impl.h: the inside of struct group, shared by cluster/group.c (requests, commits,
+ * deliveries, the disk writer) and cluster/group_sync.c (membership barrier and state
+ * transfer). Not a public interface.
+ */
+#ifndef CMLOG_CLUSTER_GROUP_IMPL_H
+#define CMLOG_CLUSTER_GROUP_IMPL_H
+
+#include "cluster/group.h"
+#include "cluster/msg.h"
+
+/** A sorted set of regions (small: what the kernel has outstanding). */
+struct rset {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+/** A request waiting for its own ordered message to come back. */
+struct inflight {
+	struct group_req req;
+	bool delivered; /* applied during a barrier: the reply waits for the barrier's outcome */
+	struct group_reply reply;
+};
+
+enum flush_stage {
+	FLUSH_UNSENT = 0,  /* its marks leave with the next commit */
+	FLUSH_SENT = 1,	   /* waits for the delivery of own commit commit_id */
+	FLUSH_DURABLE = 2, /* disk: waits for durable_gen >= need_gen */
+};
+
+struct waiter {
+	uint64_t token;
+	enum flush_stage stage;
+	uint64_t commit_id;
+	uint64_t need_gen;
+};
+
+/** A message the group wants to send (encoded; kept while the transport refuses it). */
+struct outmsg {
+	uint8_t *buf;
+	size_t len;
+	uint16_t type;
+};
+
+struct member_state {
+	uint32_t nodeid;
+	bool have;
+	uint32_t seq;
+	struct cmsg_state st;
+};
+
+/* Dynamic arrays (insertion order only: no pointer or hash order anywhere). */
+#define DARRAY(T)              \
+	struct {               \
+		T *v;          \
+		size_t n, cap; \
+	}
+
+struct group {
+	struct group_params p;
+	struct group_ops ops;
+	void *ctx;
+	uint32_t me;
+	struct rlog *rl;
+	uint8_t *start_clean;
+	uint64_t start_regions;
+	bool started;
+
+	/* local status */
+	bool stale; /* lost quorum while synced: may be outdated, never wins a barrier */
+	bool synced, quorate, transport_up, presuspended, postsuspending;
+	uint32_t max_version; /* what this node advertises (test hook: group_set_max_version) */
+	uint32_t version;     /* in use, chosen at the last barrier */
+	uint32_t members[GROUP_MAX_MEMBERS];
+	uint32_t n_members;
+	uint64_t bad_messages, commits_sent;
+	uint32_t seq; /* message counter */
+
+	/* writes: the kernel's marks (my_marks), unsent marks and clears */
+	struct rset my_marks, pend_marks, pend_clears;
+	bool commit_queued;	/* an unsent commit absorbs new FLUSHes */
+	uint64_t commit_sent;	/* last own commit id sent */
+	uint64_t commit_deliv;	/* last own commit id delivered */
+	uint64_t last_write_ms; /* tick time of the last MARK/FLUSH (deferred clears) */
+	uint64_t now_ms;
+	DARRAY(struct waiter) waiters;
+
+	/* ordered requests: held (not yet sent, in kernel order) and in flight */
+	DARRAY(struct group_req) held;
+	DARRAY(struct inflight) inflight;
+	DARRAY(uint64_t) resume_tokens;
+	DARRAY(uint64_t) postsuspend_tokens;
+	DARRAY(struct outmsg) ctrl; /* STATE, SNAP, DURABLE, DISK_FAILED */
+
+	/* disk log (clustered-disk) */
+	uint32_t writer;
+	uint64_t gen, durable_gen, written_gen, write_gen;
+	bool disk_failed, disk_busy, need_full_write;
+	bool write_failed; /* local: our write failed; DISK_FAILED is on its way */
+	bool write_stale;  /* the write in flight belongs to a replica we dropped */
+	uint64_t write_cookie;
+	uint8_t *disk_buf;
+	size_t disk_buf_len;
+
+	/* membership barrier and state transfer (group_sync.c) */
+	bool in_barrier;
+	uint64_t epoch;
+	struct member_state ms[GROUP_MAX_MEMBERS];
+	bool at_cc_synced;
+	uint64_t at_cc_gen, at_cc_digest, at_cc_epoch;
+	bool receiving;
+	uint32_t snap_sender, snap_round, snap_next;
+	struct rlog_snap_dec *dec;
+	DARRAY(struct outmsg) queued; /* deliveries after the barrier point while receiving */
+	DARRAY(uint32_t) queued_from;
+	bool sending;
+	uint32_t send_round, send_index;
+	struct rlog *frozen;
+	struct rlog_snap_enc *enc;
+	uint64_t frozen_gen, frozen_durable;
+	uint32_t frozen_writer;
+	bool frozen_disk_failed;
+	uint8_t *chunk;
+
+	struct cmsg rx; /* decode scratch (large) */
+	uint8_t *tx;	/* encode scratch, CMSG_MAX_SIZE */
+};
+
+#define DARRAY_PUSH(a, x)                                                             \
+	(((a).n == (a).cap && darray_grow((void **)&(a).v, &(a).cap, sizeof(*(a).v))) \
+		 ? -ENOMEM                                                            \
+		 : ((a).v[(a).n++] = (x), 0))
+int darray_grow(void **v, size_t *cap, size_t elem);
+void darray_del(void *v, size_t *n, size_t elem, size_t i);
+
+bool rset_has(const struct rset *s, uint64_t x);
+int rset_add(struct rset *s, uint64_t x);
+bool rset_del(struct rset *s, uint64_t x);
+
+/* group.c helpers used by group_sync.c */
+int group_queue_ctrl(struct group *g, struct cmsg *m);
+void group_apply(struct group *g, uint32_t sender, const struct cmsg *m);
+void group_drive(struct group *g);
+void group_revert_local(struct group *g);
+void group_became_writer(struct group *g);
+bool group_is_member(const struct group *g, uint32_t node);
+
+/* group_sync.c */
+void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, const uint32_t *left,
+		  size_t n_left);
+void sync_on_state(struct group *g, uint32_t sender, const struct cmsg *m);
+void sync_on_snap(struct group *g, uint32_t sender, const struct cmsg *m);
+/** True when the delivery was queued for later (this member is receiving a snapshot). */
+bool sync_maybe_queue(struct group *g, uint32_t sender, const void *buf, size_t len);
+void sync_pump(struct group *g);
+void sync_reset(struct group *g);
+void sync_send_state(struct group *g);
+
+#endif /* CMLOG_CLUSTER_GROUP_IMPL_H */

@@ -1,0 +1,520 @@
+/*
+ * group_sync.c: the membership barrier and state transfer of a group (cluster/group.h,
+ * "Membership and state transfer").
+ *
+ * Invariants kept here:
+ *   - the barrier point is the delivery of the last STATE of the current member list, the
+ *     same point in the agreed order on every member, and every decision taken there uses
+ *     only what those STATE messages carry, so every member decides the same;
+ *   - a snapshot is a frozen copy (rlog_clone) taken at the barrier point; a receiver queues
+ *     every delivery after that point and applies the queue after the last chunk, so its
+ *     replica equals the sender's (rule 9);
+ *   - no stateful merge: members outside the chosen group drop their state and receive;
+ *   - only states of quorate members may win, and the highest epoch wins first, so a stale
+ *     side of a healed partition can never overwrite the side that served.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/group_impl.h"
+
+static void event(struct group *g, enum group_event ev, uint64_t arg)
+{
+	if (g->ops.event)
+		g->ops.event(g->ctx, ev, arg);
+}
+
+/* FNV-1a 32 of the uuid: a fixed hash, so every node picks the same writer. */
+static uint32_t fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s) {
+		h ^= (uint8_t)*s++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void drop_state(struct group *g);
+static void open_round(struct group *g, uint32_t trigger);
+
+static void stop_sending(struct group *g)
+{
+	if (g->enc)
+		rlog_snapshot_end(g->enc);
+	g->enc = NULL;
+	rlog_destroy(g->frozen);
+	g->frozen = NULL;
+	g->sending = false;
+}
+
+static void stop_receiving(struct group *g)
+{
+	size_t i;
+
+	if (g->dec)
+		rlog_snapshot_dec_free(g->dec);
+	g->dec = NULL;
+	for (i = 0; i < g->queued.n; i++)
+		free(g->queued.v[i].buf);
+	g->queued.n = 0;
+	g->queued_from.n = 0;
+	g->receiving = false;
+}
+
+static void drop_ctrl_type(struct group *g, uint16_t type)
+{
+	size_t i;
+
+	for (i = 0; i < g->ctrl.n;) {
+		if (g->ctrl.v[i].type == type) {
+			free(g->ctrl.v[i].buf);
+			darray_del(g->ctrl.v, &g->ctrl.n, sizeof(g->ctrl.v[0]), i);
+		} else {
+			i++;
+		}
+	}
+}
+
+void sync_reset(struct group *g)
+{
+	stop_sending(g);
+	stop_receiving(g);
+	g->in_barrier = false;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void sync_send_state(struct group *g)
+{
+	struct cmsg m;
+
+	drop_ctrl_type(g, CMSG_STATE);
+	memset(&m.u.state, 0, sizeof(m.u.state));
+	m.type = CMSG_STATE;
+	m.u.state.max_version = g->max_version;
+	m.u.state.synced = g->at_cc_synced;
+	m.u.state.quorate = g->quorate;
+	m.u.state.n_members = g->n_members;
+	memcpy(m.u.state.members, g->members, g->n_members * sizeof(uint32_t));
+	m.u.state.gen = g->at_cc_gen;
+	m.u.state.digest = g->at_cc_digest;
+	m.u.state.epoch = g->at_cc_epoch;
+	group_queue_ctrl(g, &m);
+}
+
+void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, const uint32_t *left,
+		  size_t n_left)
+{
+	uint32_t sorted[GROUP_MAX_MEMBERS];
+	size_t i, n = 0;
+
+	for (i = 0; i < n_members && n < GROUP_MAX_MEMBERS; i++)
+		sorted[n++] = members[i];
+	qsort(sorted, n, sizeof(sorted[0]), cmp_u32);
+
+	/* 1. departed members: their marks become resync work (rule 6) */
+	for (i = 0; i < n_left; i++) {
+		if (g->synced && !g->receiving)
+			rlog_node_left(g->rl, left[i]);
+		if (left[i] == g->writer)
+			g->writer = 0;
+		event(g, GROUP_EV_NODE_LEFT, left[i]);
+	}
+
+	/* generations are announced again after the barrier, for the replica that survives it */
+	drop_ctrl_type(g, CMSG_DURABLE);
+	drop_ctrl_type(g, CMSG_DISK_FAILED);
+	/* a transfer in progress is abandoned: a new round starts */
+	stop_sending(g);
+	drop_ctrl_type(g, CMSG_SNAP);
+	if (g->receiving)
+		stop_receiving(g);
+
+	g->n_members = 0;
+	for (i = 0; i < n; i++)
+		if (!i || sorted[i] != sorted[i - 1])
+			g->members[g->n_members++] = sorted[i];
+	if (!group_is_member(g, g->me)) {
+		/* evicted (or a confchg without us): hold everything until we are back */
+		drop_state(g);
+		g->in_barrier = false;
+		drop_ctrl_type(g, CMSG_STATE);
+		g->n_members = 0;
+		return;
+	}
+
+	/* 2. announce our state as of this confchg */
+	open_round(g, 0);
+}
+
+/*
+ * Open a barrier round at this point of the order: at a confchg, or at the delivery of a
+ * STATE outside a round (a member that regained quorum without a membership change asks
+ * for one). Our STATE describes the replica as of this point.
+ */
+static void open_round(struct group *g, uint32_t trigger)
+{
+	uint32_t i;
+
+	stop_receiving(g);
+	stop_sending(g);
+	drop_ctrl_type(g, CMSG_SNAP);
+	g->in_barrier = true;
+	memset(g->ms, 0, sizeof(g->ms));
+	for (i = 0; i < g->n_members; i++)
+		g->ms[i].nodeid = g->members[i];
+	g->at_cc_synced = g->synced && !g->stale;
+	g->at_cc_gen = g->synced ? g->gen : 0;
+	g->at_cc_digest = g->synced ? rlog_digest(g->rl) : 0;
+	g->at_cc_epoch = g->synced ? g->epoch : 0;
+	if (trigger != g->me)
+		sync_send_state(g);
+}
+
+static bool same_members(const struct group *g, const struct cmsg_state *st)
+{
+	return st->n_members == g->n_members &&
+	       !memcmp(st->members, g->members, g->n_members * sizeof(uint32_t));
+}
+
+static bool eligible(const struct member_state *s)
+{
+	return s->st.synced && s->st.quorate;
+}
+
+static bool same_key(const struct member_state *a, const struct member_state *b)
+{
+	return a->st.epoch == b->st.epoch && a->st.gen == b->st.gen && a->st.digest == b->st.digest;
+}
+
+static void start_sending(struct group *g, uint32_t round)
+{
+	if (rlog_clone(g->rl, &g->frozen))
+		return; /* receivers wait for the next round (a new confchg) */
+	if (rlog_snapshot_begin(g->frozen, g->gen, &g->enc)) {
+		rlog_destroy(g->frozen);
+		g->frozen = NULL;
+		return;
+	}
+	g->frozen_gen = g->gen;
+	g->frozen_durable = g->durable_gen;
+	g->frozen_writer = g->writer;
+	g->frozen_disk_failed = g->disk_failed;
+	g->send_round = round;
+	g->send_index = 0;
+	g->sending = true;
+}
+
+static void start_receiving(struct group *g, uint32_t sender, uint32_t round)
+{
+	if (rlog_snapshot_dec_begin(&g->dec))
+		return;
+	g->receiving = true;
+	g->snap_sender = sender;
+	g->snap_round = round;
+	g->snap_next = 0;
+}
+
+/*
+ * Master resume from the start image; a stale replica of ours adds its dirty regions (it may
+ * know marks newer than the image), so a region is clean only when both say clean.
+ */
+static void master_resume(struct group *g, bool had_replica)
+{
+	uint64_t rc = g->p.region_count, bytes = (rc + 7) / 8, i;
+	uint8_t *img = NULL;
+
+	if (had_replica && g->p.type == GROUP_LOG_DISK && g->start_clean) {
+		img = calloc(1, (size_t)bytes);
+		if (img && !rlog_disk_bitmap_read(g->rl, 0, img, (size_t)bytes)) {
+			uint64_t n = (g->start_regions + 7) / 8;
+
+			for (i = 0; i < bytes; i++)
+				img[i] &= i < n ? g->start_clean[i] : 0;
+		} else {
+			free(img);
+			img = NULL;
+		}
+	}
+	if (img) {
+		rlog_resume_master(g->rl, img, g->start_regions < rc ? g->start_regions : rc);
+		free(img);
+	} else {
+		rlog_resume_master(g->rl, g->start_clean, g->start_regions);
+	}
+}
+
+/* The writer repeats what it made durable (its announcement may have been dropped). */
+static void announce_written(struct group *g)
+{
+	struct cmsg m;
+
+	if (g->write_failed) {
+		m.type = CMSG_DISK_FAILED;
+		m.u.gen = g->write_gen;
+	} else if (g->written_gen > g->durable_gen) {
+		m.type = CMSG_DURABLE;
+		m.u.gen = g->written_gen;
+	} else {
+		return;
+	}
+	group_queue_ctrl(g, &m);
+}
+
+static void drop_state(struct group *g)
+{
+	if (!g->synced)
+		return;
+	g->synced = false;
+	event(g, GROUP_EV_STATE_DROPPED, g->me);
+	group_revert_local(g);
+	/* our generations of the dropped replica must not reach the new one */
+	drop_ctrl_type(g, CMSG_DURABLE);
+	drop_ctrl_type(g, CMSG_DISK_FAILED);
+	if (g->disk_busy)
+		g->write_stale = true;
+	g->write_failed = false;
+}
+
+/* 3. every STATE is in: decide, the same way on every member. */
+static void decide(struct group *g)
+{
+	uint32_t n = g->n_members, i, j, best = UINT32_MAX, best_count = 0,
+		 version = g->max_version;
+	bool all_quorate = true, in_set = false, others = false;
+	uint64_t max_epoch = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!g->ms[i].st.quorate)
+			all_quorate = false;
+		if (g->ms[i].st.max_version < version)
+			version = g->ms[i].st.max_version;
+		if (g->ms[i].st.epoch > max_epoch)
+			max_epoch = g->ms[i].st.epoch;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t count = 0;
+
+		if (!eligible(&g->ms[i]))
+			continue;
+		for (j = 0; j < n; j++)
+			if (eligible(&g->ms[j]) && same_key(&g->ms[i], &g->ms[j]))
+				count++;
+		/* highest epoch, then the largest group, then the lowest nodeid (first seen) */
+		if (best == UINT32_MAX || g->ms[i].st.epoch > g->ms[best].st.epoch ||
+		    (g->ms[i].st.epoch == g->ms[best].st.epoch && count > best_count)) {
+			best = i;
+			best_count = count;
+		}
+	}
+	if (best == UINT32_MAX && !all_quorate)
+		return; /* nobody may serve yet: wait for quorum (STATE re-sent) */
+
+	g->in_barrier = false;
+	g->version = version < GROUP_PROTO_VERSION_MIN ? GROUP_PROTO_VERSION_MIN : version;
+	g->epoch = max_epoch + 1;
+
+	if (best == UINT32_MAX) {
+		/* nobody has state: the lowest member does a master resume and sends it */
+		uint32_t master = g->members[0];
+
+		/* a stale replica is replaced everywhere, the master's included */
+		bool was_synced = g->synced;
+
+		drop_state(g);
+
+		if (master == g->me) {
+			master_resume(g, was_synced);
+			g->synced = true;
+			g->stale = false;
+			g->gen = g->durable_gen = g->written_gen = 0;
+			g->disk_failed = false;
+			g->write_failed = false;
+			event(g, GROUP_EV_MASTER, g->me);
+			event(g, GROUP_EV_SYNCED, g->me);
+			if (g->p.type == GROUP_LOG_DISK) {
+				g->writer = g->me;
+				group_became_writer(g);
+			}
+			if (n > 1)
+				start_sending(g, g->ms[0].seq);
+		} else {
+			start_receiving(g, master, g->ms[0].seq);
+		}
+		return;
+	}
+
+	for (i = 0; i < n; i++)
+		if (eligible(&g->ms[i]) && same_key(&g->ms[i], &g->ms[best])) {
+			if (g->members[i] == g->me)
+				in_set = true;
+		} else {
+			others = true;
+		}
+	if (in_set) {
+		uint32_t set[GROUP_MAX_MEMBERS], k = 0;
+		bool writer_in = false;
+
+		for (i = 0; i < n; i++)
+			if (eligible(&g->ms[i]) && same_key(&g->ms[i], &g->ms[best])) {
+				set[k++] = g->members[i];
+				if (g->members[i] == g->writer)
+					writer_in = true;
+			}
+		/*
+		 * Writer: sticky while it stays in the set (two writers with writes in flight
+		 * could land an older image after a newer one), else the FNV spread over the set.
+		 */
+		if (g->p.type == GROUP_LOG_DISK && !writer_in) {
+			g->writer = set[fnv1a(g->p.uuid) % k];
+			if (g->writer == g->me)
+				group_became_writer(g);
+		}
+		if (g->p.type == GROUP_LOG_DISK && g->writer == g->me && !g->need_full_write &&
+		    !g->disk_busy)
+			announce_written(g);
+		if (others && g->members[best] == g->me)
+			start_sending(g, g->ms[best].seq);
+		return;
+	}
+	/* lost the merge (or stale): no stateful merge, rejoin clean */
+	drop_state(g);
+	start_receiving(g, g->members[best], g->ms[best].seq);
+}
+
+void sync_on_state(struct group *g, uint32_t sender, const struct cmsg *m)
+{
+	uint32_t i;
+
+	if (!same_members(g, &m->u.state))
+		return; /* a STATE of an older membership */
+	if (!g->in_barrier)
+		open_round(g, sender);
+	for (i = 0; i < g->n_members; i++)
+		if (g->members[i] == sender)
+			break;
+	if (i == g->n_members)
+		return;
+	g->ms[i].have = true;
+	g->ms[i].seq = m->seq;
+	g->ms[i].st = m->u.state;
+	for (i = 0; i < g->n_members; i++)
+		if (!g->ms[i].have)
+			return;
+	decide(g);
+}
+
+bool sync_maybe_queue(struct group *g, uint32_t sender, const void *buf, size_t len)
+{
+	struct outmsg o = {.len = len, .type = 0};
+
+	if (!g->receiving)
+		return false;
+	o.buf = malloc(len ? len : 1);
+	if (!o.buf)
+		return true; /* cannot keep it: the replica would diverge; stay unsynced */
+	memcpy(o.buf, buf, len);
+	if (DARRAY_PUSH(g->queued, o)) {
+		free(o.buf);
+		return true;
+	}
+	if (DARRAY_PUSH(g->queued_from, sender))
+		g->queued.n--;
+	return true;
+}
+
+static void finish_receiving(struct group *g, const struct cmsg_snap *s)
+{
+	struct rlog *nrl = NULL;
+	uint64_t gen = 0;
+	size_t i;
+
+	if (rlog_snapshot_dec_finish(g->dec, &nrl, &gen)) {
+		stop_receiving(g);
+		g->bad_messages++;
+		return;
+	}
+	rlog_snapshot_dec_free(g->dec);
+	g->dec = NULL;
+	if (rlog_region_count(nrl) != g->p.region_count) {
+		/* a member with another size: never adopt a replica of another shape */
+		rlog_destroy(nrl);
+		stop_receiving(g);
+		g->bad_messages++;
+		return;
+	}
+	rlog_destroy(g->rl);
+	g->rl = nrl;
+	g->gen = gen;
+	g->durable_gen = s->durable_gen;
+	g->written_gen = 0;
+	g->writer = s->writer;
+	g->disk_failed = s->disk_failed;
+	g->synced = true;
+	g->stale = false;
+	g->receiving = false;
+	event(g, GROUP_EV_SYNCED, g->me);
+	/* 4. apply what the order delivered after the barrier point, in order */
+	for (i = 0; i < g->queued.n; i++) {
+		if (cmsg_decode(&g->rx, g->queued.v[i].buf, g->queued.v[i].len, g->queued_from.v[i],
+				GROUP_PROTO_VERSION_MIN, (uint16_t)g->max_version) == CMSG_OK)
+			group_apply(g, g->queued_from.v[i], &g->rx);
+		free(g->queued.v[i].buf);
+	}
+	g->queued.n = 0;
+	g->queued_from.n = 0;
+}
+
+void sync_on_snap(struct group *g, uint32_t sender, const struct cmsg *m)
+{
+	const struct cmsg_snap *s = &m->u.snap;
+	bool done = false;
+
+	if (!g->receiving || sender != g->snap_sender || s->round != g->snap_round)
+		return; /* another round, or not for us */
+	if (s->index != g->snap_next ||
+	    rlog_snapshot_dec_feed(g->dec, s->bytes, s->n_bytes, &done) || done != s->last) {
+		/* malformed transfer: stay unsynced until the next round */
+		stop_receiving(g);
+		g->bad_messages++;
+		return;
+	}
+	g->snap_next++;
+	if (done)
+		finish_receiving(g, s);
+}
+
+/* Queue the next chunk when the ctrl queue is empty (paced by the transport). */
+void sync_pump(struct group *g)
+{
+	struct cmsg m;
+	size_t len = 0;
+	bool done = false;
+
+	if (!g->sending || g->ctrl.n)
+		return;
+	if (rlog_snapshot_next(g->enc, g->chunk, CMSG_SNAP_MAX_BYTES, &len, &done)) {
+		stop_sending(g);
+		return;
+	}
+	m.type = CMSG_SNAP;
+	m.u.snap.round = g->send_round;
+	m.u.snap.index = g->send_index++;
+	m.u.snap.last = done;
+	m.u.snap.disk_failed = g->frozen_disk_failed;
+	m.u.snap.writer = g->frozen_writer;
+	m.u.snap.durable_gen = g->frozen_durable;
+	m.u.snap.n_bytes = (uint32_t)len;
+	m.u.snap.bytes = g->chunk;
+	group_queue_ctrl(g, &m);
+	if (done)
+		stop_sending(g);
+}

@@ -1,0 +1,496 @@
+/*
+ * disk: clustered-disk log device I/O, off the event loop.
+ *
+ * Owns: the device fd, one worker pthread, its request queue and completion list, the
+ * eventfd that wakes the loop, and the aligned I/O buffers.
+ *
+ * Invariants:
+ *  - the loop thread never does device I/O after disk_open (the worker does pread, pwrite,
+ *    fdatasync); callbacks run on the loop thread only, from disk_complete();
+ *  - a write is reported successful only after the full pwrite AND fdatasync succeeded
+ *    (kernel-protocol.md s7: marks must be durable before the FLUSH reply); a short write is
+ *    -EIO;
+ *  - requests run in queue order (a later bitmap write never overtakes an earlier one);
+ *  - buffers handed to the device are aligned to max(logical block size, page size) for
+ *    O_DIRECT, and lengths/offsets are multiples of the logical block size.
+ *  - an unreadable log or a bad header is reported, never fatal: the caller starts a fresh
+ *    log with a full resync (dm-log.c disk_resume does the same).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "log/rlog.h"
+#include "daemon/disk.h"
+
+enum disk_op { DISK_OP_READ, DISK_OP_WRITE };
+
+struct disk_req {
+	struct disk_req *next;
+	enum disk_op op;
+	uint64_t cookie;
+	uint8_t *buf; /* aligned */
+	uint64_t off;
+	size_t len;
+	uint64_t region_count; /* read */
+	int error;
+	disk_read_cb read_cb;
+	disk_write_cb write_cb;
+	void *ctx;
+};
+
+struct disk {
+	int fd;
+	int efd;
+	char path[4096];
+	char name[4096];
+	uint32_t block_size;
+	size_t align;
+	uint64_t size;
+	pthread_t thread;
+	bool thread_running;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	struct disk_req *q_head, *q_tail;	/* queued, worker takes from head */
+	struct disk_req *done_head, *done_tail; /* finished, loop takes */
+	size_t pending;
+};
+
+static void req_free(struct disk_req *r)
+{
+	if (!r)
+		return;
+	free(r->buf);
+	free(r);
+}
+
+static int do_pread_all(int fd, uint8_t *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int do_write(int fd, const uint8_t *buf, size_t len, uint64_t off)
+{
+	ssize_t n;
+
+	do {
+		n = pwrite(fd, buf, len, (off_t)off);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	/* O_DIRECT writes are all-or-nothing per block; a short write means the device
+	 * ended or failed part-way: report it, never retry blindly. */
+	if ((size_t)n != len)
+		return -EIO;
+	if (fdatasync(fd) != 0)
+		return -errno;
+	return 0;
+}
+
+static void *worker(void *arg)
+{
+	struct disk *d = arg;
+	struct disk_req *r;
+	uint64_t one = 1;
+
+	for (;;) {
+		pthread_mutex_lock(&d->lock);
+		while (!d->stop && !d->q_head)
+			pthread_cond_wait(&d->cond, &d->lock);
+		if (d->stop) {
+			pthread_mutex_unlock(&d->lock);
+			break;
+		}
+		r = d->q_head;
+		d->q_head = r->next;
+		if (!d->q_head)
+			d->q_tail = NULL;
+		pthread_mutex_unlock(&d->lock);
+
+		if (r->op == DISK_OP_READ)
+			r->error = do_pread_all(d->fd, r->buf, r->len, r->off);
+		else
+			r->error = do_write(d->fd, r->buf, r->len, r->off);
+
+		pthread_mutex_lock(&d->lock);
+		r->next = NULL;
+		if (d->done_tail)
+			d->done_tail->next = r;
+		else
+			d->done_head = r;
+		d->done_tail = r;
+		pthread_mutex_unlock(&d->lock);
+		if (write(d->efd, &one, sizeof(one)) < 0) {
+			/* eventfd counter overflow is impossible at our rates; nothing to do */
+		}
+	}
+	return NULL;
+}
+
+static void enqueue(struct disk *d, struct disk_req *r)
+{
+	pthread_mutex_lock(&d->lock);
+	r->next = NULL;
+	if (d->q_tail)
+		d->q_tail->next = r;
+	else
+		d->q_head = r;
+	d->q_tail = r;
+	d->pending++;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static int parse_devno(const char *spec, unsigned int *maj, unsigned int *min)
+{
+	char *end;
+	unsigned long a, b;
+
+	if (!isdigit((unsigned char)spec[0]))
+		return -EINVAL;
+	errno = 0;
+	a = strtoul(spec, &end, 10);
+	if (errno || *end != ':' || !isdigit((unsigned char)end[1]))
+		return -EINVAL;
+	b = strtoul(end + 1, &end, 10);
+	if (errno || *end != '\0' || a > 0xfffff || b > 0xfffff)
+		return -EINVAL;
+	*maj = (unsigned int)a;
+	*min = (unsigned int)b;
+	return 0;
+}
+
+static int scan_dir(const char *dir, dev_t want, char *path, size_t cap)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	struct stat st;
+	char p[4096];
+	int r = -ENOENT;
+
+	if (!dh)
+		return -ENOENT;
+	while ((de = readdir(dh)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= (int)sizeof(p))
+			continue;
+		if (stat(p, &st) != 0 || !S_ISBLK(st.st_mode) || st.st_rdev != want)
+			continue;
+		if (snprintf(path, cap, "%s", p) < (int)cap)
+			r = 0;
+		break;
+	}
+	closedir(dh);
+	return r;
+}
+
+int disk_resolve_devno(const char *spec, char *path, size_t cap)
+{
+	unsigned int maj, min;
+	char sys[128], line[512];
+	struct stat st;
+	FILE *f;
+	int r;
+
+	r = parse_devno(spec, &maj, &min);
+	if (r)
+		return r;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/uevent", maj, min);
+	f = fopen(sys, "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			size_t n = strcspn(line, "\n");
+
+			line[n] = '\0';
+			if (strncmp(line, "DEVNAME=", 8) != 0 || !line[8])
+				continue;
+			if (snprintf(path, cap, "/dev/%s", line + 8) >= (int)cap)
+				break;
+			if (stat(path, &st) == 0 && S_ISBLK(st.st_mode) &&
+			    st.st_rdev == makedev(maj, min)) {
+				fclose(f);
+				return 0;
+			}
+			break;
+		}
+		fclose(f);
+	}
+	/* No udev-style name (or a stale one): find the node by device number. */
+	if (scan_dir("/dev/mapper", makedev(maj, min), path, cap) == 0)
+		return 0;
+	return scan_dir("/dev", makedev(maj, min), path, cap);
+}
+
+int disk_open(struct disk **out, const char *spec, uint64_t region_count)
+{
+	struct disk *d;
+	struct stat st;
+	uint64_t need;
+	int r, ssz;
+
+	if (!spec || !spec[0] || region_count == 0)
+		return -EINVAL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->fd = -1;
+	d->efd = -1;
+	if (spec[0] != '/' && parse_devno(spec, &(unsigned int){0}, &(unsigned int){0}) == 0) {
+		r = disk_resolve_devno(spec, d->path, sizeof(d->path));
+		if (r)
+			goto err_free;
+	} else if (snprintf(d->path, sizeof(d->path), "%s", spec) >= (int)sizeof(d->path)) {
+		r = -ENAMETOOLONG;
+		goto err_free;
+	}
+	if (stat(d->path, &st) != 0) {
+		r = -errno;
+		goto err_free;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		d->fd = open(d->path, O_RDWR | O_DIRECT | O_CLOEXEC);
+		if (d->fd < 0) {
+			r = -errno;
+			goto err_free;
+		}
+		if (ioctl(d->fd, BLKSSZGET, &ssz) != 0 || ssz < 512) {
+			r = -EIO;
+			goto err_close;
+		}
+		d->block_size = (uint32_t)ssz;
+		if (ioctl(d->fd, BLKGETSIZE64, &d->size) != 0) {
+			r = -EIO;
+			goto err_close;
+		}
+		snprintf(d->name, sizeof(d->name), "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	} else if (S_ISREG(st.st_mode)) {
+		d->fd = open(d->path, O_RDWR | O_DIRECT | O_CLOEXEC);
+		if (d->fd < 0 && errno == EINVAL) /* tmpfs and friends: no O_DIRECT */
+			d->fd = open(d->path, O_RDWR | O_CLOEXEC);
+		if (d->fd < 0) {
+			r = -errno;
+			goto err_free;
+		}
+		d->block_size = 512;
+		d->size = (uint64_t)st.st_size;
+		snprintf(d->name, sizeof(d->name), "%s", d->path);
+	} else {
+		r = -ENOTBLK;
+		goto err_free;
+	}
+	need = rlog_disk_size(region_count, d->block_size);
+	if (d->size < need) {
+		r = -ENOSPC;
+		goto err_close;
+	}
+	d->align = d->block_size > 4096 ? d->block_size : 4096;
+	d->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->efd < 0) {
+		r = -errno;
+		goto err_close;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	r = -pthread_create(&d->thread, NULL, worker, d);
+	if (r)
+		goto err_sync;
+	d->thread_running = true;
+	*out = d;
+	return 0;
+err_sync:
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->lock);
+	close(d->efd);
+err_close:
+	close(d->fd);
+err_free:
+	free(d);
+	return r;
+}
+
+void disk_close(struct disk *d)
+{
+	struct disk_req *r, *n;
+
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->stop = true;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	if (d->thread_running)
+		pthread_join(d->thread, NULL);
+	for (r = d->q_head; r; r = n) {
+		n = r->next;
+		req_free(r);
+	}
+	for (r = d->done_head; r; r = n) {
+		n = r->next;
+		req_free(r);
+	}
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->lock);
+	close(d->efd);
+	close(d->fd);
+	free(d);
+}
+
+const char *disk_name(const struct disk *d)
+{
+	return d->name;
+}
+
+const char *disk_path(const struct disk *d)
+{
+	return d->path;
+}
+
+uint32_t disk_block_size(const struct disk *d)
+{
+	return d->block_size;
+}
+
+uint64_t disk_size(const struct disk *d)
+{
+	return d->size;
+}
+
+int disk_event_fd(const struct disk *d)
+{
+	return d->efd;
+}
+
+size_t disk_pending(const struct disk *d)
+{
+	return d->pending;
+}
+
+static void complete_read(struct disk *d, struct disk_req *r)
+{
+	struct disk_read_result res;
+
+	memset(&res, 0, sizeof(res));
+	res.error = r->error;
+	if (!r->error) {
+		res.decode_error = rlog_disk_decode_header(r->buf, r->len, &res.nr_regions);
+		if (res.decode_error == RLOG_DISK_OK) {
+			res.clean = r->buf + RLOG_DISK_BITMAP_OFFSET;
+			res.clean_len = r->len - RLOG_DISK_BITMAP_OFFSET;
+			/* Never let a caller read past the buffer for a big on-disk count. */
+			if (res.nr_regions > (uint64_t)res.clean_len * 8)
+				res.nr_regions = (uint64_t)res.clean_len * 8;
+		}
+	}
+	r->read_cb(r->ctx, &res);
+}
+
+void disk_complete(struct disk *d)
+{
+	struct disk_req *list, *r;
+	uint64_t cnt;
+
+	if (read(d->efd, &cnt, sizeof(cnt)) < 0) {
+		/* EAGAIN: spurious wakeup; the list below is the truth either way */
+	}
+	pthread_mutex_lock(&d->lock);
+	list = d->done_head;
+	d->done_head = d->done_tail = NULL;
+	pthread_mutex_unlock(&d->lock);
+	while ((r = list) != NULL) {
+		list = r->next;
+		d->pending--;
+		if (r->op == DISK_OP_READ)
+			complete_read(d, r);
+		else
+			r->write_cb(r->ctx, r->cookie, r->error);
+		req_free(r);
+	}
+}
+
+static struct disk_req *req_new(struct disk *d, size_t len)
+{
+	struct disk_req *r = calloc(1, sizeof(*r));
+	void *buf = NULL;
+
+	if (!r)
+		return NULL;
+	if (posix_memalign(&buf, d->align, len ? len : d->align) != 0) {
+		free(r);
+		return NULL;
+	}
+	r->buf = buf;
+	r->len = len;
+	return r;
+}
+
+int disk_read_log(struct disk *d, uint64_t region_count, disk_read_cb cb, void *ctx)
+{
+	struct disk_req *r;
+	uint64_t len = rlog_disk_size(region_count, d->block_size);
+
+	if (len == 0 || len > d->size || len > SIZE_MAX)
+		return -EINVAL;
+	r = req_new(d, (size_t)len);
+	if (!r)
+		return -ENOMEM;
+	memset(r->buf, 0, (size_t)len);
+	r->op = DISK_OP_READ;
+	r->off = 0;
+	r->region_count = region_count;
+	r->read_cb = cb;
+	r->ctx = ctx;
+	enqueue(d, r);
+	return 0;
+}
+
+int disk_write(struct disk *d, uint64_t cookie, const uint8_t *buf, uint64_t off, size_t len,
+	       disk_write_cb cb, void *ctx)
+{
+	struct disk_req *r;
+
+	if (len == 0 || off % d->block_size || len % d->block_size)
+		return -EINVAL;
+	if (off > d->size || len > d->size - off)
+		return -ENOSPC;
+	r = req_new(d, len);
+	if (!r)
+		return -ENOMEM;
+	/* Copy into an aligned buffer: the caller's memory need not suit O_DIRECT. */
+	memcpy(r->buf, buf, len);
+	r->op = DISK_OP_WRITE;
+	r->cookie = cookie;
+	r->off = off;
+	r->write_cb = cb;
+	r->ctx = ctx;
+	enqueue(d, r);
+	return 0;
+}

@@ -1,0 +1,36 @@
+/*
+ * logging: cmlogd's qb_log setup (syslog, stderr, always-on blackbox) and short macros.
+ *
+ * Every module logs through qb_log; this module only decides where records go. The blackbox
+ * (a debug-level flight recorder) is always on and is written to a file on SIGUSR1 and on
+ * fatal signals (style.md rule 35).
+ */
+#ifndef CMLOG_DAEMON_LOGGING_H
+#define CMLOG_DAEMON_LOGGING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <qb/qblog.h>
+
+#define log_err(...)	qb_log(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)	qb_log(LOG_WARNING, __VA_ARGS__)
+#define log_notice(...) qb_log(LOG_NOTICE, __VA_ARGS__)
+#define log_info(...)	qb_log(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)	qb_log(LOG_DEBUG, __VA_ARGS__)
+
+/** Blackbox ring size in bytes. */
+#define LOGGING_BLACKBOX_SIZE (4u * 1024u * 1024u)
+
+/**
+ * Set up qb_log for @name: syslog unless @to_stderr, stderr with @to_stderr, level debug with
+ * @debug (else info), blackbox at debug level always. Returns 0 or -errno.
+ */
+int logging_init(const char *name, bool to_stderr, bool debug);
+/** Write the blackbox to @path (qb-blackbox reads it). Returns 0 or -errno. */
+int logging_blackbox_dump(const char *path);
+/** Default dump path: <dir>/cmlogd-blackbox-<pid>-<time>; returns the length written. */
+size_t logging_blackbox_path(char *buf, size_t cap, const char *dir);
+void logging_fini(void);
+
+#endif /* CMLOG_DAEMON_LOGGING_H */

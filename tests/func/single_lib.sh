@@ -1,0 +1,75 @@
+# tests/func/single_lib.sh: one real corosync node in its own network namespace with cmlogd
+# inside it, for cmlogd's single-node functional tests (bash, sourced).
+#
+# Builds on tests/func/cluster.sh (unique per-run names, cleanup trap, bounded waits).
+#   single_init                 skip unless root + corosync; 1-node cluster, quorate
+#   single_start_daemon [args]  cmlogd -f --userspace-peer in the node; waits for "ready"
+#   single_kill_daemon [sig]    signal cmlogd (default KILL) and wait for it to exit
+#   single_standin args...      run the kernel stand-in in the node
+#   single_driver args...       run tests/func/daemon_driver in the node
+# Variables: SINGLE_DIR (node dir), SINGLE_PID (cmlogd pid), SINGLE_LOG (its log).
+
+. "$top_srcdir/tests/func/cluster.sh"
+
+CMLOGD="$top_builddir/daemon/cmlogd"
+STANDIN="$top_builddir/tests/func/standin"
+DRIVER="$top_builddir/tests/func/daemon_driver"
+SINGLE_DIR=""
+SINGLE_PID=""
+SINGLE_LOG=""
+SINGLE_RUNS=0
+
+single_init() {
+	cl_require_root_or_skip
+	[ -x "$CMLOGD" ] || cl_skip "cmlogd not built"
+	[ -x "$STANDIN" ] || cl_skip "tests/func/standin not built"
+	cl_init 1 1000 || exit 99
+	cl_start_all || cl_fail "corosync did not start"
+	cl_wait_quorate 1 || cl_fail "the node is not quorate"
+	SINGLE_DIR=$(cl_node_dir 1)
+	cl_on_cleanup 'single_dump_logs'
+}
+
+# On failure the daemon's log is the first thing to read.
+single_dump_logs() {
+	if [ "${SINGLE_FAILED:-0}" != 0 ] && [ -n "$SINGLE_LOG" ] && [ -f "$SINGLE_LOG" ]; then
+		echo "---- tail of $SINGLE_LOG"
+		tail -n 60 "$SINGLE_LOG"
+	fi
+}
+
+single_start_daemon() {
+	local i
+	SINGLE_RUNS=$((SINGLE_RUNS + 1))
+	SINGLE_LOG="$SINGLE_DIR/cmlogd.$SINGLE_RUNS.log"
+	cl_bg 1 "$SINGLE_LOG" "$CMLOGD" -f -d --userspace-peer --pidfile "$SINGLE_DIR/cmlogd.pid" \
+		--state-dir "$SINGLE_DIR" "$@"
+	SINGLE_PID=$CL_LAST_PID
+	for i in $(seq 1 100); do
+		grep -q 'ready: netlink port' "$SINGLE_LOG" 2>/dev/null && return 0
+		kill -0 "$SINGLE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	SINGLE_FAILED=1
+	cl_fail "cmlogd did not become ready (log $SINGLE_LOG)"
+}
+
+single_kill_daemon() {
+	local sig=${1:-KILL}
+	kill -"$sig" "$SINGLE_PID" 2>/dev/null
+	cl_wait_pid "$SINGLE_PID" 10 >/dev/null
+	! kill -0 "$SINGLE_PID" 2>/dev/null || cl_fail "cmlogd (pid $SINGLE_PID) did not exit on SIG$sig"
+}
+
+single_standin() {
+	cl_exec 1 timeout 300 "$STANDIN" --timeout-ms 5000 "$@"
+}
+
+single_driver() {
+	cl_exec 1 timeout 120 "$DRIVER" "$@"
+}
+
+single_fail() {
+	SINGLE_FAILED=1
+	cl_fail "$@"
+}

@@ -1,0 +1,679 @@
+/*
+ * sim_random: random schedules over cluster/sim.c with a kernel model on every node and
+ * the safety checks run after every step. Seeds come from CMLOG_SIM_SEED (one seed) or a
+ * fixed list; a failure prints the seed and the step so the run can be replayed exactly.
+ *
+ * Checked after every step:
+ *   - synced, settled members of a component have equal rlog_digest (rule 9);
+ *   - a region with a write in flight (marked, FLUSH acknowledged, not cleared) is never
+ *     clean on any replica of its component nor assigned to another node for resync;
+ *   - no FLUSH is acknowledged before its marks are committed (core: in every replica of
+ *     the component; disk: on the modelled log device);
+ *   - no two nodes of a component recover the same region at once; sync counts are exact;
+ *   - every request is answered at most once (the sim counts errors).
+ * At the end everything is healed and restarted and the resync must finish (liveness).
+ * Writes and recoveries of a node that was partitioned away are "fenced": excluded from
+ * the cross-node checks, as a real cluster would fence that node.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/sim.h"
+#include "log/rlog.h"
+
+#define NREG   96u
+#define MAXN   5u
+#define NSTEPS 10000u
+
+enum kstate { K_IDLE = 0, K_FLUSHING, K_WRITING };
+
+struct knode {
+	uint8_t st[NREG];
+	bool fenced[NREG];
+	uint64_t flush_token[NREG];
+	bool recovering;
+	bool rec_fenced;
+	uint64_t rec_region;
+	uint64_t resync_token, setsync_token;
+	bool leaving;
+	uint64_t post_token;
+	unsigned comp;
+};
+
+struct world {
+	struct sim *s;
+	struct knode k[MAXN + 1];
+	unsigned n;
+	bool disk;
+	uint64_t seed;
+	unsigned step;
+	int failed;
+	/* FLUSH acks to verify at the end of the step: (node, region) */
+	uint32_t chk_node[4096];
+	uint64_t chk_region[4096];
+	unsigned n_chk;
+	unsigned flush_acks, flush_eio, resync_given, synced_events;
+};
+
+#define FAIL(w, ...)                                                                 \
+	do {                                                                         \
+		fprintf(stderr, "seed %" PRIu64 " step %u: ", (w)->seed, (w)->step); \
+		fprintf(stderr, __VA_ARGS__);                                        \
+		fprintf(stderr, "\n");                                               \
+		(w)->failed = 1;                                                     \
+	} while (0)
+
+static bool settled_synced(struct world *w, uint32_t node)
+{
+	struct group_status st;
+	struct group *g = sim_group(w->s, node);
+
+	if (!g || !sim_node_up(w->s, node))
+		return false;
+	group_get_status(g, &st);
+	return st.synced && !st.settling;
+}
+
+static bool comp_settled(struct world *w, unsigned comp)
+{
+	uint32_t i;
+	struct group_status st;
+
+	for (i = 1; i <= w->n; i++) {
+		struct group *g = sim_group(w->s, i);
+
+		if (!g || !sim_node_up(w->s, i) || sim_component(w->s, i) != comp)
+			continue;
+		group_get_status(g, &st);
+		if (st.settling)
+			return false;
+	}
+	return true;
+}
+
+static bool trace;
+
+/* The kernel's FLUSH covering @reg was answered: the write may go to the legs. */
+static void flush_acked(struct world *w, uint32_t node, uint64_t reg, const struct group_reply *r)
+{
+	struct knode *k = &w->k[node];
+
+	if (r->error) {
+		w->flush_eio++;
+		k->st[reg] = K_WRITING; /* must still be cleared; not a live write */
+		k->fenced[reg] = true;
+		return;
+	}
+	k->st[reg] = K_WRITING;
+	w->flush_acks++;
+	if (w->disk) {
+		size_t len;
+		const uint8_t *img = sim_disk_image(w->s, &len);
+
+		if (img[RLOG_DISK_BITMAP_OFFSET + reg / 8] & (1u << (reg % 8)))
+			FAIL(w, "node %u FLUSH acked, region %" PRIu64 " clean on disk", node, reg);
+	}
+	if (w->n_chk < 4096) {
+		w->chk_node[w->n_chk] = node;
+		w->chk_region[w->n_chk++] = reg;
+	}
+}
+
+static void on_reply(void *arg, uint32_t node, const struct group_req *req,
+		     const struct group_reply *r)
+{
+	struct world *w = arg;
+
+	if (trace)
+		fprintf(stderr,
+			"[%u] node %u reply type %d tok %" PRIu64 " reg %" PRIu64
+			" -> err %d val %" PRId64 " val2 %" PRIu64 "\n",
+			w->step, node, (int)req->type, req->token, req->region, r->error, r->value,
+			r->value2);
+	struct knode *k = &w->k[node];
+	uint64_t reg;
+	uint32_t j;
+
+	switch (req->type) {
+	case GROUP_REQ_FLUSH:
+		for (reg = 0; reg < NREG; reg++)
+			if (k->st[reg] == K_FLUSHING && k->flush_token[reg] == req->token)
+				flush_acked(w, node, reg, r);
+		break;
+	case GROUP_REQ_GET_RESYNC_WORK:
+		if (req->token != k->resync_token)
+			break;
+		k->resync_token = 0;
+		if (r->error || !r->value)
+			break;
+		if (k->recovering && k->rec_region != r->value2)
+			FAIL(w, "node %u got a second region %" PRIu64, node, r->value2);
+		w->resync_given++;
+		k->recovering = true;
+		k->rec_fenced = false;
+		k->rec_region = r->value2;
+		for (j = 1; j <= w->n; j++) {
+			if (j == node || !sim_node_up(w->s, j) ||
+			    sim_component(w->s, j) != sim_component(w->s, node))
+				continue;
+			if (w->k[j].st[r->value2] == K_WRITING && !w->k[j].fenced[r->value2])
+				FAIL(w, "region %" PRIu64 " handed to %u while %u writes it",
+				     r->value2, node, j);
+			/* rule 7: one recovery per region at a time, cluster-wide */
+			if (w->k[j].recovering && !w->k[j].rec_fenced &&
+			    w->k[j].rec_region == r->value2)
+				FAIL(w, "node %u recovers %" PRIu64 " while %u recovers it", node,
+				     r->value2, j);
+		}
+		break;
+	case GROUP_REQ_SET_REGION_SYNC:
+		/*
+		 * rlog releases the assignment of a region put out of sync by anyone (a leg
+		 * failure): the recovering kernel no longer holds it (reported to log/).
+		 */
+		if (!req->in_sync && !r->error)
+			for (j = 1; j <= w->n; j++)
+				if (w->k[j].recovering && w->k[j].rec_region == req->region)
+					w->k[j].rec_fenced = true;
+		if (req->token == k->setsync_token) {
+			k->setsync_token = 0;
+			if (req->in_sync && k->recovering && k->rec_region == req->region)
+				k->recovering = false;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void check_step(struct world *w)
+{
+	uint32_t i, j;
+	unsigned c;
+
+	/* FLUSH acks of this step: the marks are in every settled replica of the component */
+	for (c = 0; c < w->n_chk; c++) {
+		uint32_t node = w->chk_node[c];
+
+		if (w->disk || !sim_group(w->s, node))
+			continue;
+		for (j = 1; j <= w->n; j++) {
+			if (!settled_synced(w, j) ||
+			    sim_component(w->s, j) != sim_component(w->s, node))
+				continue;
+			if (!rlog_node_marked(group_rlog(sim_group(w->s, j)), node,
+					      w->chk_region[c]))
+				FAIL(w, "FLUSH of %u acked, region %" PRIu64 " not marked on %u",
+				     node, w->chk_region[c], j);
+		}
+	}
+	w->n_chk = 0;
+
+	for (i = 1; i <= w->n; i++) {
+		const struct rlog *rl;
+		uint64_t reg, cnt = 0, ar;
+		uint32_t an;
+		bool b;
+
+		if (!settled_synced(w, i))
+			continue;
+		rl = group_rlog(sim_group(w->s, i));
+		for (reg = 0; reg < NREG; reg++) {
+			rlog_in_sync(rl, reg, &b);
+			cnt += b;
+		}
+		if (cnt != rlog_sync_count(rl))
+			FAIL(w, "node %u sync count %" PRIu64 " != %" PRIu64, i,
+			     rlog_sync_count(rl), cnt);
+		if (!comp_settled(w, sim_component(w->s, i)))
+			continue;
+		for (j = i + 1; j <= w->n; j++)
+			if (settled_synced(w, j) &&
+			    sim_component(w->s, j) == sim_component(w->s, i) &&
+			    rlog_digest(rl) != rlog_digest(group_rlog(sim_group(w->s, j))))
+				FAIL(w, "digest of %u != digest of %u", i, j);
+		/* writes in flight in this component: never clean, never assigned elsewhere */
+		for (j = 1; j <= w->n; j++) {
+			if (!sim_group(w->s, j) || sim_component(w->s, j) != sim_component(w->s, i))
+				continue;
+			for (reg = 0; reg < NREG; reg++) {
+				if (w->k[j].st[reg] != K_WRITING || w->k[j].fenced[reg])
+					continue;
+				rlog_is_clean(rl, reg, &b);
+				if (b)
+					FAIL(w, "region %" PRIu64 " written by %u is clean on %u",
+					     reg, j, i);
+				if (rlog_assignment(rl, &ar, &an) && ar == reg && an != j &&
+				    !w->k[j].fenced[reg])
+					FAIL(w,
+					     "region %" PRIu64 " written by %u is assigned to %u "
+					     "on %u",
+					     reg, j, an, i);
+			}
+		}
+	}
+	if (sim_errors(w->s))
+		FAIL(w, "sim saw %u protocol errors", sim_errors(w->s));
+}
+
+/*
+ * A node on an inquorate side is fenced in a real cluster: its writes and recoveries in
+ * flight are excluded from the cross-node checks from then on.
+ */
+static void fence_moved(struct world *w)
+{
+	uint32_t i, j;
+	uint64_t r;
+
+	for (i = 1; i <= w->n; i++) {
+		unsigned up = 0;
+
+		if (!sim_node_up(w->s, i))
+			continue;
+		for (j = 1; j <= w->n; j++)
+			if (sim_node_up(w->s, j) &&
+			    sim_component(w->s, j) == sim_component(w->s, i))
+				up++;
+		w->k[i].comp = sim_component(w->s, i);
+		if (up * 2 > w->n)
+			continue;
+		for (r = 0; r < NREG; r++)
+			if (w->k[i].st[r])
+				w->k[i].fenced[r] = true;
+		if (w->k[i].recovering)
+			w->k[i].rec_fenced = true;
+	}
+}
+
+static void kreset(struct world *w, uint32_t node)
+{
+	memset(&w->k[node], 0, sizeof(w->k[node]));
+	w->k[node].comp = sim_component(w->s, node);
+}
+
+static uint64_t req(struct world *w, uint32_t node, enum group_req_type t, uint64_t region,
+		    bool in_sync)
+{
+	struct group_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.type = t;
+	q.region = region;
+	q.in_sync = in_sync;
+	return sim_request(w->s, node, &q);
+}
+
+static void random_action(struct world *w)
+{
+	struct sim *s = w->s;
+	uint32_t node = 1 + (uint32_t)sim_below(s, w->n);
+	struct knode *k = &w->k[node];
+	struct group *g = sim_group(s, node);
+	uint64_t reg = sim_below(s, NREG), x = sim_below(s, 1000);
+	struct group_req q;
+	uint32_t i;
+
+	memset(&q, 0, sizeof(q));
+	if (trace)
+		fprintf(stderr, "[%u] action %" PRIu64 " node %u reg %" PRIu64 "\n", w->step, x,
+			node, reg);
+	if (x < 3) { /* crash */
+		sim_crash(s, node);
+		kreset(w, node);
+		return;
+	}
+	if (x < 20) { /* restart / start */
+		if (!sim_node_up(s, node))
+			sim_revive(s, node);
+		if (!g) {
+			kreset(w, node);
+			sim_start(s, node);
+		}
+		return;
+	}
+	if (x < 24 && w->n >= 3) { /* partition a random minority or majority side */
+		uint32_t side[MAXN], n = 0;
+
+		for (i = 1; i <= w->n; i++)
+			if (sim_below(s, 2))
+				side[n++] = i;
+		if (n && n < w->n)
+			sim_partition(s, side, n);
+		fence_moved(w);
+		return;
+	}
+	if (x < 32) {
+		sim_heal(s);
+		fence_moved(w);
+		return;
+	}
+	if (x < 36) {
+		sim_set_eagain(s, (unsigned)sim_below(s, 3) * 20);
+		return;
+	}
+	if (x < 37 && w->disk) {
+		sim_disk_fail(s, sim_below(s, 8) == 0);
+		return;
+	}
+	if (!g || k->leaving)
+		return; /* a suspended device sends nothing but its POSTSUSPEND */
+	if (x < 300) {	/* start a write: MARK + FLUSH, or an integrated FLUSH */
+		bool b = false;
+
+		if (k->st[reg] != K_IDLE || (k->recovering && k->rec_region == reg))
+			return;
+		rlog_in_sync(group_rlog(g), reg, &b);
+		if (!b)
+			return; /* a NOSYNC write is not marked; the model does not do those */
+		if (!settled_synced(w, node))
+			return;
+		if (sim_below(s, 2)) {
+			q.type = GROUP_REQ_MARK;
+			q.regions[0] = reg;
+			q.n_regions = 1;
+			sim_request(s, node, &q);
+			q.n_regions = 0;
+		} else {
+			q.regions[0] = reg;
+			q.n_regions = 1;
+		}
+		k->st[reg] = K_FLUSHING;
+		k->fenced[reg] = false;
+		q.type = GROUP_REQ_FLUSH;
+		k->flush_token[reg] = sim_request(s, node, &q);
+		{
+			/* answered at once (nothing new to commit): on_reply ran before we knew */
+			const struct sim_reply_rec *rr = sim_reply(s, k->flush_token[reg]);
+
+			if (rr && rr->done)
+				flush_acked(w, node, reg, &rr->r);
+		}
+		return;
+	}
+	if (x < 550) { /* finish a write: CLEAR (+ FLUSH sometimes) */
+		uint64_t r2;
+
+		for (r2 = 0; r2 < NREG; r2++) {
+			uint64_t rr = (reg + r2) % NREG;
+
+			if (k->st[rr] == K_WRITING) {
+				q.type = GROUP_REQ_CLEAR;
+				q.regions[0] = rr;
+				q.n_regions = 1;
+				sim_request(s, node, &q);
+				k->st[rr] = K_IDLE;
+				k->fenced[rr] = false;
+				if (sim_below(s, 2)) {
+					q.type = GROUP_REQ_FLUSH;
+					q.n_regions = 0;
+					sim_request(s, node, &q);
+				}
+				return;
+			}
+		}
+		return;
+	}
+	if (x < 700) { /* resync */
+		if (k->resync_token || k->setsync_token)
+			return;
+		if (k->recovering)
+			k->setsync_token =
+				req(w, node, GROUP_REQ_SET_REGION_SYNC, k->rec_region, true);
+		else
+			k->resync_token = req(w, node, GROUP_REQ_GET_RESYNC_WORK, 0, false);
+		return;
+	}
+	if (x < 780) {
+		req(w, node, GROUP_REQ_IS_REMOTE_RECOVERING, reg, false);
+		return;
+	}
+	if (x < 840) {
+		req(w, node, GROUP_REQ_IN_SYNC, reg, false);
+		req(w, node, GROUP_REQ_IS_CLEAN, reg, false);
+		req(w, node, GROUP_REQ_GET_SYNC_COUNT, 0, false);
+		return;
+	}
+	if (x < 850) { /* a leg failure on a region nobody writes or recovers */
+		for (i = 1; i <= w->n; i++)
+			if (w->k[i].st[reg] || (w->k[i].recovering && w->k[i].rec_region == reg))
+				return;
+		req(w, node, GROUP_REQ_SET_REGION_SYNC, reg, false);
+		return;
+	}
+	if (x < 856 && !k->leaving && !k->resync_token && !k->setsync_token) {
+		/* graceful deactivation: POSTSUSPEND, then leave once answered */
+		uint64_t r2;
+
+		for (r2 = 0; r2 < NREG; r2++)
+			if (k->st[r2])
+				return;
+		if (k->recovering)
+			return;
+		group_presuspend(g);
+		k->post_token = req(w, node, GROUP_REQ_POSTSUSPEND, 0, false);
+		k->leaving = true;
+		return;
+	}
+	/* otherwise: transport progress */
+	sim_step(s);
+}
+
+static void leave_if_ready(struct world *w)
+{
+	uint32_t i;
+
+	for (i = 1; i <= w->n; i++) {
+		struct group_status st;
+
+		if (!w->k[i].leaving || !sim_group(w->s, i))
+			continue;
+		group_get_status(sim_group(w->s, i), &st);
+		if (st.pending_requests == 0) {
+			sim_leave(w->s, i);
+			kreset(w, i);
+		}
+	}
+}
+
+static int finish(struct world *w)
+{
+	struct sim *s = w->s;
+	uint32_t i;
+	uint64_t r;
+	unsigned round;
+
+	sim_set_eagain(s, 0);
+	sim_disk_fail(s, false);
+	sim_heal(s);
+	fence_moved(w);
+	for (i = 1; i <= w->n; i++) {
+		if (!sim_node_up(s, i))
+			sim_revive(s, i);
+	}
+	sim_heal(s);
+	for (i = 1; i <= w->n; i++)
+		if (!sim_group(s, i)) {
+			kreset(w, i);
+			sim_start(s, i);
+		}
+	sim_settle(s, 200000);
+	/* recoveries in progress finish (a FLUSH may wait for one) */
+	for (i = 1; i <= w->n; i++)
+		if (w->k[i].recovering && !w->k[i].setsync_token)
+			w->k[i].setsync_token =
+				req(w, i, GROUP_REQ_SET_REGION_SYNC, w->k[i].rec_region, true);
+	sim_settle(s, 200000);
+	check_step(w);
+	/* the kernels finish their writes (every FLUSH was answered by now) */
+	for (i = 1; i <= w->n; i++) {
+		struct group_req q;
+
+		memset(&q, 0, sizeof(q));
+		for (r = 0; r < NREG; r++)
+			if (w->k[i].st[r]) {
+				if (w->k[i].st[r] == K_FLUSHING) {
+					uint64_t ar = 0;
+					uint32_t an = 0;
+					bool has = rlog_assignment(group_rlog(sim_group(s, i)), &ar,
+								   &an);
+
+					FAIL(w,
+					     "node %u: FLUSH of region %" PRIu64 " (token %" PRIu64
+					     ") never answered (assignment %d: %" PRIu64 " to %u)",
+					     i, r, w->k[i].flush_token[r], has, ar, an);
+				}
+				q.type = GROUP_REQ_CLEAR;
+				q.regions[0] = r;
+				q.n_regions = 1;
+				sim_request(s, i, &q);
+				w->k[i].st[r] = K_IDLE;
+			}
+		q.type = GROUP_REQ_FLUSH;
+		q.n_regions = 0;
+		sim_request(s, i, &q);
+	}
+	sim_settle(s, 200000);
+	/* resync until nobody gets work */
+	for (round = 0; round < 20 * NREG; round++) {
+		bool any = false;
+
+		for (i = 1; i <= w->n; i++) {
+			struct knode *k = &w->k[i];
+			uint64_t t;
+			const struct sim_reply_rec *rr;
+
+			if (k->recovering) {
+				k->setsync_token =
+					req(w, i, GROUP_REQ_SET_REGION_SYNC, k->rec_region, true);
+				sim_settle(s, 200000);
+				any = true;
+				continue;
+			}
+			t = req(w, i, GROUP_REQ_GET_RESYNC_WORK, 0, false);
+			k->resync_token = t;
+			sim_settle(s, 200000);
+			rr = sim_reply(s, t);
+			if (rr && rr->done && rr->r.value)
+				any = true;
+		}
+		check_step(w);
+		if (!any)
+			break;
+	}
+	for (i = 1; i <= w->n; i++) {
+		struct group_status st;
+
+		group_get_status(sim_group(s, i), &st);
+		if (!st.synced)
+			FAIL(w, "node %u not synced at the end", i);
+		else if (rlog_sync_count(group_rlog(sim_group(s, i))) != NREG)
+			FAIL(w, "node %u: %" PRIu64 " of %u regions in sync at the end", i,
+			     rlog_sync_count(group_rlog(sim_group(s, i))), NREG);
+		if (st.pending_requests) {
+			uint64_t t;
+			const struct sim_reply_rec *rr;
+
+			FAIL(w, "node %u: %" PRIu64 " requests never answered", i,
+			     st.pending_requests);
+			for (t = 1; (rr = sim_reply(s, t)) != NULL; t++)
+				if (rr->node == i && !rr->done)
+					fprintf(stderr, "  token %" PRIu64 " type %d unanswered\n",
+						t, (int)rr->req.type);
+		}
+	}
+	return w->failed;
+}
+
+static int run(uint64_t seed, bool disk, unsigned n)
+{
+	static struct world w;
+	struct sim_params p;
+	uint32_t i;
+	int ret;
+
+	memset(&w, 0, sizeof(w));
+	memset(&p, 0, sizeof(p));
+	w.seed = seed;
+	w.n = n;
+	w.disk = disk;
+	p.n_nodes = n;
+	p.type = disk ? GROUP_LOG_DISK : GROUP_LOG_CORE;
+	p.region_count = NREG;
+	/* "nosync" starts in sync (writes right away); the default resyncs everything first */
+	p.sync_mode = seed % 2 ? RLOG_SYNC_NONE : RLOG_SYNC_DEFAULT;
+	p.seed = seed;
+	p.disk_delay_max = 6;
+	p.on_reply = on_reply;
+	p.trace = trace;
+	p.arg = &w;
+	if (sim_create(&w.s, &p))
+		return 1;
+	for (i = 1; i <= n; i++) {
+		kreset(&w, i);
+		sim_start(w.s, i);
+	}
+	for (w.step = 0; w.step < NSTEPS && !w.failed; w.step++) {
+		if (sim_below(w.s, 2))
+			random_action(&w);
+		else
+			sim_step(w.s);
+		leave_if_ready(&w);
+		fence_moved(&w);
+		check_step(&w);
+	}
+	if (!w.failed)
+		finish(&w);
+	ret = w.failed;
+	printf("seed %" PRIu64 " %s %u nodes: %u write FLUSHes acked, %u -EIO, %u resync "
+	       "assignments, %" PRIu64 " messages\n",
+	       seed, disk ? "disk" : "core", n, w.flush_acks, w.flush_eio, w.resync_given,
+	       sim_sent(w.s));
+	if (ret)
+		fprintf(stderr,
+			"FAILED: seed %" PRIu64 " (%s, %u nodes); replay with "
+			"CMLOG_SIM_SEED=%" PRIu64 "\n",
+			seed, disk ? "disk" : "core", n, seed);
+	sim_destroy(w.s);
+	return ret;
+}
+
+int main(void)
+{
+	static const uint64_t seeds[] = {1, 2, 3, 4, 5, 6, 7, 8, 42, 1234, 99991, 31337};
+	const char *env = getenv("CMLOG_SIM_SEED");
+
+	trace = getenv("CMLOG_SIM_TRACE") != NULL;
+	unsigned passed = 0, failed = 0, i;
+
+	if (env) {
+		uint64_t seed = strtoull(env, NULL, 0);
+
+		const char *nodes = getenv("CMLOG_SIM_NODES");
+		const char *disk = getenv("CMLOG_SIM_DISK");
+
+		for (i = 0; i < 4; i++)
+			if ((nodes && (unsigned)atoi(nodes) != 3 + (i / 2) * 2 &&
+			     (unsigned)atoi(nodes) != 4) ||
+			    (disk && atoi(disk) != (int)(i & 1)))
+				continue;
+			else if (run(seed, i & 1, nodes ? (unsigned)atoi(nodes) : i < 2 ? 3 : 5))
+				failed++;
+			else
+				passed++;
+	} else {
+		for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+			if (run(seeds[i], false, 3 + (i % 3)))
+				failed++;
+			else
+				passed++;
+			if (run(seeds[i], true, 3 + (i % 3)))
+				failed++;
+			else
+				passed++;
+		}
+	}
+	printf("%u passed, %u failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

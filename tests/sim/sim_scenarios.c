@@ -1,0 +1,526 @@
+/*
+ * sim_scenarios: scripted scenarios over cluster/sim.c, each checking the replies the kernel
+ * gets and the replicas (see the scenario list in main). Prints "N passed, N failed".
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/msg.h"
+#include "cluster/sim.h"
+#include "log/rlog.h"
+
+static unsigned checks_failed;
+static const char *scenario;
+
+#define CHECK(cond)                                                                          \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			fprintf(stderr, "%s: %s:%d: check failed: %s\n", scenario, __FILE__, \
+				__LINE__, #cond);                                            \
+			checks_failed++;                                                     \
+		}                                                                            \
+	} while (0)
+
+static struct sim *mk(unsigned n, enum group_log_type type, uint64_t regions,
+		      enum rlog_sync_mode mode, unsigned start)
+{
+	struct sim_params p;
+	struct sim *s = NULL;
+	uint32_t i;
+
+	memset(&p, 0, sizeof(p));
+	p.n_nodes = n;
+	p.type = type;
+	p.region_count = regions;
+	p.sync_mode = mode;
+	p.seed = 12345;
+	p.disk_delay_max = 3;
+	if (sim_create(&s, &p))
+		return NULL;
+	for (i = 1; i <= start; i++) {
+		uint64_t t = sim_start(s, i);
+
+		sim_settle(s, 100000);
+		CHECK(sim_reply(s, t) && sim_reply(s, t)->done && sim_reply(s, t)->r.error == 0);
+	}
+	return s;
+}
+
+static uint64_t rq(struct sim *s, uint32_t node, enum group_req_type t, uint64_t region,
+		   bool in_sync)
+{
+	struct group_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.type = t;
+	q.region = region;
+	q.in_sync = in_sync;
+	return sim_request(s, node, &q);
+}
+
+static uint64_t rq_regions(struct sim *s, uint32_t node, enum group_req_type t,
+			   const uint64_t *regions, uint32_t n)
+{
+	struct group_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.type = t;
+	memcpy(q.regions, regions, n * sizeof(uint64_t));
+	q.n_regions = n;
+	return sim_request(s, node, &q);
+}
+
+static bool done_ok(struct sim *s, uint64_t t)
+{
+	const struct sim_reply_rec *r = sim_reply(s, t);
+
+	return r && r->done && r->count == 1 && r->r.error == 0;
+}
+
+static bool pending(struct sim *s, uint64_t t)
+{
+	const struct sim_reply_rec *r = sim_reply(s, t);
+
+	return r && !r->done;
+}
+
+static const struct rlog *rl(struct sim *s, uint32_t node)
+{
+	return group_rlog(sim_group(s, node));
+}
+
+static bool synced(struct sim *s, uint32_t node)
+{
+	struct group_status st;
+
+	group_get_status(sim_group(s, node), &st);
+	return st.synced && !st.settling;
+}
+
+static bool same_digest(struct sim *s, uint32_t a, uint32_t b)
+{
+	return rlog_digest(rl(s, a)) == rlog_digest(rl(s, b));
+}
+
+static bool clean(struct sim *s, uint32_t node, uint64_t r)
+{
+	bool b = false;
+
+	rlog_is_clean(rl(s, node), r, &b);
+	return b;
+}
+
+static bool in_sync(struct sim *s, uint32_t node, uint64_t r)
+{
+	bool b = false;
+
+	rlog_in_sync(rl(s, node), r, &b);
+	return b;
+}
+
+/* resync everything from @node until no work is left; returns the regions recovered */
+static unsigned resync_all(struct sim *s, uint32_t node)
+{
+	unsigned n = 0;
+
+	for (;;) {
+		uint64_t t = rq(s, node, GROUP_REQ_GET_RESYNC_WORK, 0, false);
+		const struct sim_reply_rec *r;
+
+		sim_settle(s, 100000);
+		r = sim_reply(s, t);
+		if (!r || !r->done || !r->r.value)
+			return n;
+		rq(s, node, GROUP_REQ_SET_REGION_SYNC, r->r.value2, true);
+		sim_settle(s, 100000);
+		n++;
+	}
+}
+
+/* 010: mark, flush, clear on 1 and on 3 nodes */
+static void s010(void)
+{
+	unsigned n;
+
+	for (n = 1; n <= 3; n += 2) {
+		struct sim *s = mk(n, GROUP_LOG_CORE, 64, RLOG_SYNC_NONE, n);
+		uint64_t r5 = 5, t, i;
+
+		CHECK(s && synced(s, 1));
+		t = rq_regions(s, 1, GROUP_REQ_MARK, &r5, 1);
+		CHECK(done_ok(s, t)); /* MARK is acknowledged at once */
+		t = rq(s, 1, GROUP_REQ_FLUSH, 0, false);
+		CHECK(pending(s, t)); /* not before its commit is delivered */
+		sim_settle(s, 100000);
+		CHECK(done_ok(s, t));
+		for (i = 1; i <= n; i++) {
+			CHECK(rlog_node_marked(rl(s, (uint32_t)i), 1, 5));
+			CHECK(!clean(s, (uint32_t)i, 5));
+		}
+		t = rq_regions(s, 1, GROUP_REQ_CLEAR, &r5, 1);
+		CHECK(done_ok(s, t));
+		t = rq(s, 1, GROUP_REQ_FLUSH, 0, false);
+		CHECK(done_ok(s, t));  /* nothing new: the clear is deferred */
+		sim_settle(s, 100000); /* the idle timer sends the clear */
+		for (i = 1; i <= n; i++) {
+			CHECK(clean(s, (uint32_t)i, 5));
+			CHECK(same_digest(s, 1, (uint32_t)i));
+		}
+		/* IS_REMOTE_RECOVERING: local with one member, ordered with more */
+		t = rq(s, 1, GROUP_REQ_IS_REMOTE_RECOVERING, 7, false);
+		if (n == 1)
+			CHECK(done_ok(s, t) && sim_reply(s, t)->r.value == 0 &&
+			      sim_reply(s, t)->r.value2 == 64);
+		else
+			CHECK(pending(s, t));
+		sim_settle(s, 100000);
+		CHECK(done_ok(s, t));
+		/* local reads and a bad region */
+		t = rq(s, 1, GROUP_REQ_GET_SYNC_COUNT, 0, false);
+		CHECK(done_ok(s, t) && sim_reply(s, t)->r.value2 == 64);
+		t = rq(s, 1, GROUP_REQ_IN_SYNC, 64, false);
+		CHECK(sim_reply(s, t)->done && sim_reply(s, t)->r.error == -EINVAL);
+		CHECK(sim_errors(s) == 0);
+		sim_destroy(s);
+	}
+}
+
+/* 020: group commit: many FLUSHes pending at once leave as one COMMIT */
+static void s020(void)
+{
+	struct sim *s = mk(3, GROUP_LOG_CORE, 256, RLOG_SYNC_NONE, 3);
+	uint64_t t[10], i, sent;
+	struct group_status st;
+
+	for (i = 0; i < 10; i++) {
+		uint64_t r = 10 + i;
+
+		rq_regions(s, 2, GROUP_REQ_MARK, &r, 1);
+		t[i] = rq(s, 2, GROUP_REQ_FLUSH, 0, false);
+	}
+	sent = sim_sent(s);
+	group_pump(sim_group(s, 2));
+	CHECK(sim_sent(s) == sent + 1);
+	sim_settle(s, 100000);
+	for (i = 0; i < 10; i++)
+		CHECK(done_ok(s, t[i]));
+	group_get_status(sim_group(s, 2), &st);
+	CHECK(st.commits_sent == 1);
+	/* under back-pressure the unsent commit keeps absorbing FLUSHes */
+	sim_set_eagain(s, 100);
+	for (i = 0; i < 5; i++) {
+		uint64_t r = 40 + i;
+
+		rq_regions(s, 2, GROUP_REQ_FLUSH, &r, 1);
+		group_pump(sim_group(s, 2));
+	}
+	sent = sim_sent(s);
+	sim_set_eagain(s, 0);
+	group_pump(sim_group(s, 2));
+	CHECK(sim_sent(s) == sent + 1);
+	sim_settle(s, 100000);
+	group_get_status(sim_group(s, 2), &st);
+	CHECK(st.commits_sent == 2);
+	CHECK(rlog_node_mark_count(rl(s, 1), 2) == 15);
+	CHECK(same_digest(s, 1, 3));
+	sim_destroy(s);
+}
+
+/* 030: a node crashes mid-write: the survivors resync its marked regions */
+static void s030(void)
+{
+	struct sim *s = mk(3, GROUP_LOG_CORE, 128, RLOG_SYNC_NONE, 3);
+	uint64_t regs[2] = {10, 11}, t;
+
+	t = rq_regions(s, 2, GROUP_REQ_FLUSH, regs, 2);
+	sim_settle(s, 100000);
+	CHECK(done_ok(s, t));
+	sim_crash(s, 2);
+	sim_settle(s, 100000);
+	CHECK(!in_sync(s, 1, 10) && !in_sync(s, 3, 11));
+	CHECK(rlog_sync_count(rl(s, 1)) == 126);
+	CHECK(resync_all(s, 1) == 2);
+	CHECK(rlog_sync_count(rl(s, 1)) == 128 && rlog_sync_count(rl(s, 3)) == 128);
+	CHECK(same_digest(s, 1, 3));
+	sim_destroy(s);
+}
+
+/* 040: the crash of the resync holder releases the assignment */
+static void s040(void)
+{
+	struct sim *s = mk(3, GROUP_LOG_CORE, 32, RLOG_SYNC_DEFAULT, 3);
+	uint64_t t, region;
+
+	t = rq(s, 3, GROUP_REQ_GET_RESYNC_WORK, 0, false);
+	sim_settle(s, 100000);
+	CHECK(done_ok(s, t) && sim_reply(s, t)->r.value == 1);
+	region = sim_reply(s, t)->r.value2;
+	t = rq(s, 1, GROUP_REQ_GET_RESYNC_WORK, 0, false);
+	sim_settle(s, 100000);
+	CHECK(done_ok(s, t) && sim_reply(s, t)->r.value == 0); /* one assignment per log */
+	sim_crash(s, 3);
+	sim_settle(s, 100000);
+	t = rq(s, 1, GROUP_REQ_GET_RESYNC_WORK, 0, false);
+	sim_settle(s, 100000);
+	CHECK(done_ok(s, t) && sim_reply(s, t)->r.value == 1 &&
+	      sim_reply(s, t)->r.value2 == region);
+	sim_destroy(s);
+}
+
+/* 050: the writer crashes with FLUSHes waiting: they complete without a resend, durable */
+static void s050(void)
+{
+	struct sim_params p;
+	struct sim *s = NULL;
+	struct group_status st;
+	uint64_t t, r = 77, i;
+	uint32_t writer, other, n;
+	const uint8_t *img;
+	size_t len;
+
+	memset(&p, 0, sizeof(p));
+	p.n_nodes = 3;
+	p.type = GROUP_LOG_DISK;
+	p.region_count = 4096;
+	p.sync_mode = RLOG_SYNC_NONE;
+	p.block_size = 512;
+	p.seed = 50;
+	p.disk_delay_max = 1000000; /* writes land only when the sim has nothing else to do */
+	CHECK(sim_create(&s, &p) == 0);
+	for (n = 1; n <= 3; n++) {
+		sim_start(s, n);
+		sim_settle(s, 100000);
+	}
+	group_get_status(sim_group(s, 1), &st);
+	writer = st.writer;
+	CHECK(writer >= 1 && writer <= 3);
+	other = writer == 1 ? 2 : 1;
+	t = rq_regions(s, other, GROUP_REQ_FLUSH, &r, 1);
+	/* deliver the commit, but let no write land */
+	for (i = 0; i < 20; i++) {
+		group_pump(sim_group(s, other));
+		sim_pump_all(s);
+		group_get_status(sim_group(s, other), &st);
+		if (st.gen >= 1)
+			break;
+		sim_step(s);
+	}
+	CHECK(st.gen >= 1);
+	CHECK(pending(s, t)); /* never before durable */
+	sim_crash(s, writer);
+	sim_settle(s, 100000);
+	CHECK(done_ok(s, t));
+	group_get_status(sim_group(s, other), &st);
+	CHECK(st.writer != writer && st.writer != 0);
+	img = sim_disk_image(s, &len);
+	CHECK(!(img[RLOG_DISK_BITMAP_OFFSET + r / 8] & (1u << (r % 8))));
+	CHECK(rlog_disk_decode_header(img, len, &r) == RLOG_DISK_OK && r == 4096);
+	sim_destroy(s);
+}
+
+/* 060/070: join under load with a big chunked transfer; a confchg during a transfer */
+static void transfer(uint64_t regions, bool confchg_mid)
+{
+	struct sim_params p;
+	struct sim *s = NULL;
+	uint8_t *pat;
+	size_t bytes = (size_t)((regions + 7) / 8);
+	uint64_t sent, t[8], i, r;
+	uint32_t n;
+
+	memset(&p, 0, sizeof(p));
+	p.n_nodes = 3;
+	p.type = GROUP_LOG_DISK;
+	p.region_count = regions;
+	p.block_size = 4096;
+	p.seed = 60;
+	p.disk_delay_max = 3;
+	CHECK(sim_create(&s, &p) == 0);
+	/* an on-disk log whose clean bits alternate: the worst case for the snapshot encoding */
+	pat = malloc(bytes + RLOG_DISK_HEADER_SIZE);
+	CHECK(pat != NULL);
+	if (!pat)
+		return;
+	pat[0] = 0x72, pat[1] = 0x52, pat[2] = 0x69, pat[3] = 0x4D; /* RLOG_DISK_MAGIC, LE */
+	pat[4] = 2, pat[5] = pat[6] = pat[7] = 0;
+	for (i = 0; i < 8; i++)
+		pat[8 + i] = (uint8_t)(regions >> (8 * i));
+	sim_disk_poke(s, 0, pat, RLOG_DISK_HEADER_SIZE);
+	memset(pat, 0x55, bytes);
+	sim_disk_poke(s, RLOG_DISK_BITMAP_OFFSET, pat, bytes);
+	free(pat);
+	sim_start(s, 1);
+	sim_settle(s, 100000);
+	CHECK(rlog_sync_count(rl(s, 1)) == regions / 2);
+	sent = sim_sent(s);
+	sim_start(s, 2);
+	/* load on the synced member while the joiner receives */
+	for (i = 0; i < 8; i++) {
+		r = 1 + 2 * i * 1000; /* odd regions are in sync (bit 0 of 0x55 is region 0) */
+		r = r - 1;
+		t[i] = rq_regions(s, 1, GROUP_REQ_FLUSH, &r, 1);
+		sim_step(s);
+		sim_step(s);
+		if (confchg_mid && i == 3)
+			sim_start(s, 3);
+	}
+	sim_settle(s, 1000000);
+	for (n = 1; n <= (confchg_mid ? 3u : 2u); n++)
+		CHECK(synced(s, n) && same_digest(s, 1, n));
+	for (i = 0; i < 8; i++)
+		CHECK(done_ok(s, t[i]));
+	CHECK(sim_sent(s) - sent > 10); /* chunked */
+	CHECK(sim_errors(s) == 0);
+	sim_destroy(s);
+}
+
+static void s060(void)
+{
+	transfer(UINT64_C(16) << 20, false);
+}
+
+static void s070(void)
+{
+	transfer(UINT64_C(1) << 20, true);
+}
+
+/* 080: a partition: the minority holds, the majority serves, the heal rejoins it clean */
+static void s080(void)
+{
+	struct sim *s = mk(3, GROUP_LOG_CORE, 128, RLOG_SYNC_NONE, 3);
+	uint32_t minority = 3;
+	uint64_t r = 20, tmin, tmaj, tset;
+	struct group_status st;
+
+	sim_partition(s, &minority, 1);
+	sim_settle(s, 100000);
+	tmin = rq_regions(s, 3, GROUP_REQ_FLUSH, &r, 1);
+	tset = rq(s, 3, GROUP_REQ_SET_REGION_SYNC, 30, false);
+	r = 21;
+	tmaj = rq_regions(s, 1, GROUP_REQ_FLUSH, &r, 1);
+	sim_settle(s, 100000);
+	CHECK(done_ok(s, tmaj));
+	CHECK(pending(s, tmin) && pending(s, tset)); /* held, never failed */
+	group_get_status(sim_group(s, 3), &st);
+	CHECK(!st.quorate);
+	CHECK(in_sync(s, 1, 30));
+	sim_heal(s);
+	sim_settle(s, 100000);
+	CHECK(done_ok(s, tmin) && done_ok(s, tset));
+	CHECK(synced(s, 3) && same_digest(s, 1, 3) && same_digest(s, 2, 3));
+	CHECK(rlog_node_marked(rl(s, 1), 3, 20) && !in_sync(s, 2, 30));
+	sim_destroy(s);
+}
+
+/* 090: rolling upgrade: the lowest advertised version is used */
+static void s090(void)
+{
+	struct sim_params p;
+	struct sim *s = NULL;
+	struct group_status st;
+	uint64_t r = 3, t;
+	uint32_t n;
+
+	memset(&p, 0, sizeof(p));
+	p.n_nodes = 3;
+	p.type = GROUP_LOG_CORE;
+	p.region_count = 64;
+	p.sync_mode = RLOG_SYNC_NONE;
+	p.seed = 90;
+	p.max_version[1] = 2;
+	p.max_version[2] = 2;
+	p.max_version[3] = 1;
+	CHECK(sim_create(&s, &p) == 0);
+	sim_start(s, 1);
+	sim_start(s, 2);
+	sim_settle(s, 100000);
+	group_get_status(sim_group(s, 1), &st);
+	CHECK(st.version == 2);
+	sim_start(s, 3);
+	sim_settle(s, 100000);
+	for (n = 1; n <= 3; n++) {
+		group_get_status(sim_group(s, n), &st);
+		CHECK(st.version == 1 && st.bad_messages == 0);
+	}
+	t = rq_regions(s, 3, GROUP_REQ_FLUSH, &r, 1);
+	sim_settle(s, 100000);
+	CHECK(done_ok(s, t) && same_digest(s, 1, 3));
+	sim_destroy(s);
+}
+
+/* 100: bad messages are rejected, counted and never applied */
+static void s100(void)
+{
+	struct sim *s = mk(2, GROUP_LOG_CORE, 64, RLOG_SYNC_NONE, 2);
+	uint8_t buf[64];
+	struct cmsg m;
+	size_t len = 0;
+	uint64_t before = rlog_digest(rl(s, 1));
+	struct group_status st;
+	uint32_t n;
+
+	memset(&m, 0, sizeof(m));
+	m.version = 1;
+	m.type = CMSG_SET_SYNC;
+	m.nodeid = 2;
+	m.u.req.region = 9;
+	m.u.req.in_sync = false;
+	CHECK(cmsg_encode(&m, NULL, buf, sizeof(buf), &len) == 0);
+	sim_inject(s, 1, 1, buf, len);		     /* claims node 2, delivered from node 1 */
+	sim_inject(s, 1, 2, buf, CMSG_HDR_SIZE - 1); /* short */
+	buf[0] ^= 0xff;
+	sim_inject(s, 1, 2, buf, len); /* bad magic */
+	buf[0] ^= 0xff;
+	buf[6] = 99;
+	sim_inject(s, 1, 2, buf, len); /* unknown type */
+	buf[6] = CMSG_SET_SYNC;
+	buf[4] = 7;
+	sim_inject(s, 1, 2, buf, len); /* unknown version */
+	sim_settle(s, 100000);
+	for (n = 1; n <= 2; n++) {
+		group_get_status(sim_group(s, n), &st);
+		CHECK(st.bad_messages == 5);
+		CHECK(rlog_digest(rl(s, n)) == before);
+	}
+	CHECK(in_sync(s, 1, 9));
+	sim_destroy(s);
+}
+
+int main(void)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+	} list[] = {
+		{"010 mark-flush-clear", s010},
+		{"020 group commit", s020},
+		{"030 crash mid-write", s030},
+		{"040 resync holder crash", s040},
+		{"050 writer crash", s050},
+		{"060 join with 16M regions", s060},
+		{"070 confchg during transfer", s070},
+		{"080 partition", s080},
+		{"090 rolling version", s090},
+		{"100 bad messages", s100},
+	};
+	unsigned i, passed = 0, failed = 0;
+
+	for (i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
+		unsigned before = checks_failed;
+
+		scenario = list[i].name;
+		list[i].fn();
+		if (checks_failed == before) {
+			passed++;
+			printf("ok   %s\n", list[i].name);
+		} else {
+			failed++;
+			printf("FAIL %s\n", list[i].name);
+		}
+	}
+	printf("%u passed, %u failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
