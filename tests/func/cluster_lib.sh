@@ -84,7 +84,8 @@ clu_kill_daemon()
 {
 	local i=$1 sig=${2:-KILL}
 	kill -"$sig" "${CLU_PID[i]}" 2>/dev/null
-	cl_wait_pid "${CLU_PID[i]}" 10 >/dev/null
+	# (stderr: bash's "Killed" job notice)
+	cl_wait_pid "${CLU_PID[i]}" 10 >/dev/null 2>&1
 	! kill -0 "${CLU_PID[i]}" 2>/dev/null || clu_fail "cmlogd on node $i survived SIG$sig"
 }
 
