@@ -165,8 +165,8 @@ for i in 1 2; do
 	say "node $i: $(drv_summary "$CL_TMP/crash.$i")"
 done
 cl_stop_bg "${pids[3]}" 1 >/dev/null 2>&1
-say "(max_gap_ms: the longest time a survivor got no answer: corosync's token timeout"
-say " 1000 ms + consensus 1200 ms + the group's barrier)"
+say "(max_gap_ms: the longest time a survivor got no answer: corosync's token timeout for"
+say " 3 nodes, 1000 + 650 ms, + consensus 1.2 x 1650 ms = ~3630 ms, + the group's barrier)"
 sleep 3
 show_status 1 2
 
