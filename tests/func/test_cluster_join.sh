@@ -11,7 +11,7 @@ fi
 top_builddir=${top_builddir:-$top_srcdir}
 # shellcheck source=tests/func/cluster_lib.sh
 . "$top_srcdir/tests/func/cluster_lib.sh"
-REGIONS=$((4 * 1024 * 1024))
+REGIONS=${JOIN_REGIONS:-$((4 * 1024 * 1024))} # JOIN_REGIONS: e.g. 16777216
 CTR="$((REGIONS * 8)) clustered-core 8 nosync"
 WRITE=16384 # the writers' window [0, WRITE)
 clu_init 3
