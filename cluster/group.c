@@ -356,17 +356,15 @@ static bool nothing_in_flight(const struct group *g)
 
 static void local_mark(struct group *g, uint64_t r)
 {
-	bool was_clearing;
-
 	rset_add(&g->my_marks, r);
-	was_clearing = rset_del(&g->pend_clears, r);
+	/* a deferred clear of this region is cancelled (the activity set keeps it hot) */
+	rset_del(&g->pend_clears, r);
 	/*
 	 * No message when the replicated state already holds our mark and nothing of ours that
 	 * could change that is in flight (a sent clear would remove it).
 	 */
 	if (settled(g) && nothing_in_flight(g) && rlog_node_marked(g->rl, g->me, r))
 		return;
-	(void)was_clearing;
 	rset_add(&g->pend_marks, r);
 }
 
@@ -549,16 +547,6 @@ static void apply_batches(struct group *g, uint32_t node, const uint64_t *v, uin
 	}
 }
 
-static bool marked_by_other(const struct group *g, uint64_t region, uint32_t node)
-{
-	uint32_t i;
-
-	for (i = 0; i < g->n_members; i++)
-		if (g->members[i] != node && rlog_node_marked(g->rl, g->members[i], region))
-			return true;
-	return false;
-}
-
 static struct inflight *find_inflight(struct group *g, uint64_t token, enum group_req_type type)
 {
 	size_t i;
@@ -622,20 +610,8 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 		}
 		break;
 	case CMSG_RESYNC_REQ:
+		/* rlog never hands out a region another member still marks (log/rlog.h). */
 		rlog_get_resync_work(g->rl, sender, &region, &found);
-		if (found && marked_by_other(g, region, sender)) {
-			/*
-			 * Another member still marks the region: its write is in flight on every
-			 * leg (the region was in sync when it started; it went out of sync because
-			 * a co-marking node died). Recovering it now would race that write, so
-			 * hand it out only after the mark is cleared: give the assignment back
-			 * (the region is already out of sync; the cursor returns to it). Every
-			 * replica does the same here. (log/ should skip such regions itself.)
-			 */
-			rlog_set_region_sync(g->rl, sender, region, false);
-			found = false;
-			region = 0;
-		}
 		if (sender == g->me)
 			own_result(g, m->u.req.req_id, GROUP_REQ_GET_RESYNC_WORK, 0, found,
 				   found ? region : 0);
@@ -661,6 +637,11 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 				   hint);
 		break;
 	case CMSG_DURABLE:
+		/* only the writer's, and never beyond what this replica committed */
+		if (sender != g->writer || m->u.gen > g->gen) {
+			bad(g, sender);
+			return;
+		}
 		if (m->u.gen > g->durable_gen)
 			g->durable_gen = m->u.gen;
 		break;
@@ -860,8 +841,8 @@ static void maybe_write(struct group *g)
 	bool full;
 	int ret;
 
-	if (g->p.type != GROUP_LOG_DISK || !settled(g) || g->writer != g->me || !g->quorate ||
-	    !g->transport_up || g->disk_busy || g->disk_failed || g->write_failed)
+	if (g->p.type != GROUP_LOG_DISK || !settled(g) || g->stale || g->writer != g->me ||
+	    !g->quorate || !g->transport_up || g->disk_busy || g->disk_failed || g->write_failed)
 		return;
 	if (!g->need_full_write && g->gen <= g->written_gen)
 		return;
@@ -941,7 +922,7 @@ void group_disk_done(struct group *g, uint64_t cookie, int error)
 		g->write_stale = false;
 		return;
 	}
-	if (g->writer != g->me || !g->synced)
+	if (g->writer != g->me || !g->synced || g->stale)
 		return; /* no longer ours: the current writer rewrote everything */
 	m.type = error ? CMSG_DISK_FAILED : CMSG_DURABLE;
 	m.u.gen = g->write_gen;
@@ -1001,8 +982,8 @@ bool group_wants_pump(const struct group *g)
 		return true;
 	if (can_send_data(g) && (g->held.n || g->commit_queued))
 		return true;
-	return g->p.type == GROUP_LOG_DISK && settled(g) && g->writer == g->me && !g->disk_busy &&
-	       !g->disk_failed && !g->write_failed && g->quorate &&
+	return g->p.type == GROUP_LOG_DISK && settled(g) && !g->stale && g->writer == g->me &&
+	       !g->disk_busy && !g->disk_failed && !g->write_failed && g->quorate &&
 	       (g->need_full_write || g->gen > g->written_gen);
 }
 

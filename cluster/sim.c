@@ -34,6 +34,7 @@ struct sim_node {
 	bool up;
 	unsigned comp;
 	struct group *g;
+	bool cut; /* its transport is lost: not a member */
 	uint64_t now_ms;
 };
 
@@ -96,6 +97,8 @@ static int op_send(void *ctx, const struct iovec *iov, unsigned int n_iov)
 	struct sim_msg m = {.comp = nd->comp, .sender = nd->id};
 	size_t len = 0, i;
 
+	if (nd->cut)
+		return -ENOTCONN;
 	if (s->p.eagain_pct && sim_below(s, 100) < s->p.eagain_pct)
 		return -EAGAIN;
 	for (i = 0; i < n_iov; i++)
@@ -186,7 +189,7 @@ static unsigned members_of(const struct sim *s, unsigned comp, uint32_t *out)
 	unsigned i, n = 0;
 
 	for (i = 1; i <= s->p.n_nodes; i++)
-		if (s->nodes[i].up && s->nodes[i].g && s->nodes[i].comp == comp)
+		if (s->nodes[i].up && s->nodes[i].g && !s->nodes[i].cut && s->nodes[i].comp == comp)
 			out[n++] = i;
 	return n;
 }
@@ -304,6 +307,7 @@ static void drop_node(struct sim *s, uint32_t node)
 
 	group_destroy(nd->g);
 	nd->g = NULL;
+	nd->cut = false;
 	/* the kernel of this node is gone or detached: its requests need no reply any more */
 	for (i = 0; i < s->recn; i++)
 		if (s->rec[i].node == node && !s->rec[i].done)
@@ -321,6 +325,42 @@ void sim_leave(struct sim *s, uint32_t node)
 	drop_node(s, node);
 	set_quorum(s);
 	confchg_comp(s, comp, &node, 1, NULL, 0);
+}
+
+void sim_disconnect(struct sim *s, uint32_t node)
+{
+	struct sim_node *nd = &s->nodes[node];
+	size_t k;
+
+	if (!nd->g || nd->cut)
+		return;
+	/* its messages not yet ordered are lost with the local corosync */
+	for (k = 0; k < s->qn;) {
+		if (s->q[k].sender == node && s->q[k].comp == nd->comp) {
+			free(s->q[k].buf);
+			memmove(s->q + k, s->q + k + 1, (s->qn - k - 1) * sizeof(*s->q));
+			s->qn--;
+		} else {
+			k++;
+		}
+	}
+	flush_comp(s, nd->comp);
+	group_transport_lost(nd->g);
+	nd->cut = true;
+	confchg_comp(s, nd->comp, &node, 1, NULL, 0);
+}
+
+void sim_reconnect(struct sim *s, uint32_t node)
+{
+	struct sim_node *nd = &s->nodes[node];
+
+	if (!nd->g || !nd->cut)
+		return;
+	flush_comp(s, nd->comp);
+	group_transport_restored(nd->g);
+	nd->cut = false;
+	set_quorum(s);
+	confchg_comp(s, nd->comp, NULL, 0, &node, 1);
 }
 
 void sim_crash(struct sim *s, uint32_t node)
@@ -418,8 +458,8 @@ void sim_partition(struct sim *s, const uint32_t *side, size_t n)
 
 void sim_heal(struct sim *s)
 {
-	uint32_t all[SIM_MAX_NODES], own[SIM_MAX_NODES], joined[SIM_MAX_NODES];
-	unsigned i, j, n_all, n_own, n_j, target = 0, old[SIM_MAX_NODES + 1];
+	uint32_t all[SIM_MAX_NODES], joined[SIM_MAX_NODES];
+	unsigned i, j, n_all, n_j, target = 0, old[SIM_MAX_NODES + 1];
 	bool found = false;
 
 	for (i = 1; i <= s->p.n_nodes; i++) {
@@ -440,20 +480,15 @@ void sim_heal(struct sim *s)
 	for (i = 0; i < n_all; i++) {
 		uint32_t me = all[i];
 
-		n_own = 0;
 		n_j = 0;
-		for (j = 0; j < n_all; j++) {
-			if (old[all[j]] == old[me])
-				own[n_own++] = all[j];
-			else
+		for (j = 0; j < n_all; j++)
+			if (old[all[j]] != old[me])
 				joined[n_j++] = all[j];
-		}
 		if (n_j && s->p.trace)
 			fprintf(stderr, "  sim: heal: node %u sees %u joined\n", me, n_j);
 		if (n_j)
 			group_confchg(s->nodes[me].g, all, n_all, NULL, 0, joined, n_j);
 	}
-	(void)own;
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */

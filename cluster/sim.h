@@ -68,6 +68,10 @@ void sim_leave(struct sim *s, uint32_t node);
 void sim_crash(struct sim *s, uint32_t node);
 /** Bring a crashed node back (in the first component) without starting the log. */
 void sim_revive(struct sim *s, uint32_t node);
+/** The local corosync of @node dies: the group holds everything; the others see it leave. */
+void sim_disconnect(struct sim *s, uint32_t node);
+/** Corosync is back on @node: it joins again (unsynced until the barrier). */
+void sim_reconnect(struct sim *s, uint32_t node);
 /** Split the nodes in @side away from the rest of their components. */
 void sim_partition(struct sim *s, const uint32_t *side, size_t n);
 /** Merge every component into one. */

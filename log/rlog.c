@@ -323,9 +323,37 @@ static void prio_push(struct rlog *rl, uint64_t region)
 	rl->prio_len++;
 }
 
+/*
+ * True when a node other than @node marks @region. Such a region went out of sync while a
+ * write was in flight on every leg (a co-marking node died): recovering it now would race
+ * that write, so it is handed out only once the mark is cleared.
+ */
+static bool marked_by_other(const struct rlog *rl, uint32_t node, uint64_t region)
+{
+	uint64_t mask = rlog_marks_get(&rl->marks, region);
+	int slot;
+
+	if (!mask)
+		return false;
+	slot = rlog_marks_slot_find(&rl->marks, node);
+	if (slot >= 0)
+		mask &= ~(UINT64_C(1) << slot);
+	return mask != 0;
+}
+
+static void assign(struct rlog *rl, uint32_t node, uint64_t r, uint64_t *region, bool *found)
+{
+	rl->has_assign = true;
+	rl->assign_region = r;
+	rl->assign_node = node;
+	*region = r;
+	*found = true;
+}
+
 int rlog_get_resync_work(struct rlog *rl, uint32_t node, uint64_t *region, bool *found)
 {
-	uint64_t r;
+	uint64_t r, first_skipped = UINT64_MAX;
+	uint32_t i, n;
 
 	*found = false;
 	*region = 0;
@@ -336,28 +364,35 @@ int rlog_get_resync_work(struct rlog *rl, uint32_t node, uint64_t *region, bool 
 		}
 		return 0;
 	}
-	while (rl->prio_len) {
+	/* Priority regions that another node still marks go back to the end of the queue. */
+	for (i = 0, n = (uint32_t)rl->prio_len; i < n; i++) {
 		r = prio_pop(rl);
-		if (r < rl->region_count && !rlog_bm_test(rl->sync, r)) {
-			rl->has_assign = true;
-			rl->assign_region = r;
-			rl->assign_node = node;
-			*region = r;
-			*found = true;
-			return 0;
+		if (r >= rl->region_count || rlog_bm_test(rl->sync, r))
+			continue;
+		if (marked_by_other(rl, node, r)) {
+			prio_push(rl, r);
+			continue;
 		}
-	}
-	r = sync_next_zero(rl, rl->cursor);
-	if (r >= rl->region_count) {
-		rl->cursor = rl->region_count;
+		assign(rl, node, r, region, found);
 		return 0;
 	}
-	rl->has_assign = true;
-	rl->assign_region = r;
-	rl->assign_node = node;
-	rl->cursor = r + 1;
-	*region = r;
-	*found = true;
+	/*
+	 * The sequential scan steps over marked regions but leaves the cursor on the first one
+	 * it skipped, so it comes back to it once the mark is cleared.
+	 */
+	for (r = sync_next_zero(rl, rl->cursor); r < rl->region_count;
+	     r = sync_next_zero(rl, r + 1)) {
+		if (!marked_by_other(rl, node, r))
+			break;
+		if (first_skipped == UINT64_MAX)
+			first_skipped = r;
+	}
+	if (r >= rl->region_count) {
+		rl->cursor = first_skipped != UINT64_MAX ? first_skipped : rl->region_count;
+		return 0;
+	}
+	rl->cursor = first_skipped != UINT64_MAX ? first_skipped : r + 1;
+	assign(rl, node, r, region, found);
 	return 0;
 }
 
@@ -365,7 +400,11 @@ int rlog_set_region_sync(struct rlog *rl, uint32_t node, uint64_t region, bool i
 {
 	if (region >= rl->region_count)
 		return -EINVAL;
-	if (rl->has_assign && rl->assign_region == region)
+	/*
+	 * Only the holder's report ends a recovery: a SET_REGION_SYNC(r, 0) from another node
+	 * (its write to a leg failed) must not free r while the holder's kernel still copies it.
+	 */
+	if (rl->has_assign && rl->assign_region == region && rl->assign_node == node)
 		release_assignment(rl);
 	if (in_sync) {
 		sync_set(rl, region);

@@ -79,16 +79,20 @@ int rlog_clear(struct rlog *rl, uint32_t node, const uint64_t *regions, size_t n
  * GET_RESYNC_WORK for @node. If @node already holds the assignment, the same region again.
  * If another node holds it, no work. Otherwise the oldest queued priority region that is
  * still out of sync, else the next out-of-sync region at or after the cursor (the cursor
- * then moves past it). *found = false when there is no work. Never returns an error for a
- * valid log.
+ * then moves past it). A region that a node other than @node still marks is never handed
+ * out (its write is in flight on every leg; recovering it would race the write): priority
+ * entries for it go back to the end of the queue, and the cursor stays on the first such
+ * region the scan stepped over, so it is found again once the mark is cleared.
+ * *found = false when there is no work. Never returns an error for a valid log.
  */
 int rlog_get_resync_work(struct rlog *rl, uint32_t node, uint64_t *region, bool *found);
 
 /**
  * SET_REGION_SYNC from @node: set or clear the sync bit (sync_count changes only on a real
- * transition). Releases the assignment if it was @region (whoever sends it: the kernel
- * reports the region it recovered). Setting a region in sync with no marks on it makes it
- * clean; setting it out of sync also moves the cursor back so it is resynced.
+ * transition). Releases the assignment if @node holds it for @region (another node's report,
+ * e.g. SET_REGION_SYNC(r, 0) after its write to a leg failed, must not end the holder's
+ * recovery). Setting a region in sync with no marks on it makes it clean; setting it out of
+ * sync also makes it dirty and moves the cursor back so it is resynced.
  */
 int rlog_set_region_sync(struct rlog *rl, uint32_t node, uint64_t region, bool in_sync);
 

@@ -95,6 +95,14 @@ make -C "$build" distcheck >"$build/distcheck.out" 2>&1; rc=$?
 [ $rc -ne 0 ] && tail -40 "$build/distcheck.out"
 count_cmd "make distcheck" $rc
 
+note "hardening: sanitizers, valgrind, static analysis, fuzz smoke"
+if [ -x "$top/tools/check-quality.sh" ]; then
+	CMLOG_BUILD_DIR="$build" "$top/tools/check-quality.sh" all >"$build/quality.out" 2>&1; rc=$?
+	grep -E '^(==|PASS|FAIL|SKIP|ok|not ok|[0-9]+ passed)' "$build/quality.out" | tail -60
+	[ $rc -ne 0 ] && tail -60 "$build/quality.out"
+	count_cmd "hardening (tools/check-quality.sh all)" $rc
+fi
+
 note "summary"
 for r in "${tier_results[@]}"; do echo "  $r"; done
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"

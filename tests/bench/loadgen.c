@@ -640,11 +640,13 @@ static void progress(struct lg *g, uint64_t *last_ops, uint64_t *last_t, size_t 
 		sum += (double)g->lat.v[i];
 	fprintf(stderr,
 		"loadgen[%s] %5.1fs %s: %" PRIu64
-		" ops, %.0f/s now, mean %.0f us now, errors %" PRIu64 "%s\n",
+		" ops, %.0f/s now, mean %.0f us now, errors %" PRIu64,
 		g->o.label, (double)(t - g->t_begin) / 1e9, mode_names[g->o.mode], g->ops,
 		(double)(g->ops - *last_ops) / dt,
-		g->lat.n > *last_n ? sum / (double)(g->lat.n - *last_n) / 1000.0 : 0.0, g->errors,
-		g->o.mode == LG_RESYNC ? "" : "");
+		g->lat.n > *last_n ? sum / (double)(g->lat.n - *last_n) / 1000.0 : 0.0, g->errors);
+	if (g->o.mode == LG_RESYNC)
+		fprintf(stderr, ", sync count %" PRIu64 "/%" PRIu64, g->sync_count, g->o.regions);
+	fputc('\n', stderr);
 	*last_ops = g->ops;
 	*last_t = t;
 	*last_n = g->lat.n;
@@ -730,7 +732,7 @@ static int run_join(struct lg *g)
 {
 	struct standin_reply rep;
 	struct lg_log *l = &g->logs[0];
-	uint64_t t0 = now_ns(), reg = g->o.regions / 2, v;
+	uint64_t t0, reg = g->o.regions / 2, v;
 	uint8_t b[8];
 	struct wire_wr w;
 	int r;
@@ -1187,6 +1189,8 @@ int main(int argc, char **argv)
 	g.slots = calloc(g.nslots, sizeof(*g.slots));
 	if (!g.logs || !g.slots) {
 		fprintf(stderr, "loadgen: out of memory\n");
+		free(g.logs);
+		free(g.slots);
 		return 1;
 	}
 	for (i = 0; i < g.o.logs; i++) {
@@ -1209,10 +1213,13 @@ int main(int argc, char **argv)
 	if (g.o.mode == LG_JOIN) {
 		if (g.o.logs != 1) {
 			fprintf(stderr, "loadgen: join mode times one log (--logs 1)\n");
-			return 2;
+			rc = 2;
+			goto out;
 		}
-		if (wait_go(&g.o))
-			return 1;
+		if (wait_go(&g.o)) {
+			rc = 1;
+			goto out;
+		}
 		g.t_begin = now_ns();
 		r = run_join(&g);
 		g.t_last_op = now_ns();
@@ -1225,14 +1232,17 @@ int main(int argc, char **argv)
 			r = activate(&g, &g.logs[i], NULL);
 			if (r) {
 				report(&g);
-				return 1;
+				rc = 1;
+				goto out;
 			}
 		}
 		if (!g.o.quiet)
 			fprintf(stderr, "loadgen[%s]: %u log(s) active in %.2f s\n", g.o.label,
 				g.o.logs, (double)(now_ns() - t0) / 1e9);
-		if (wait_go(&g.o))
-			return 1;
+		if (wait_go(&g.o)) {
+			rc = 1;
+			goto out;
+		}
 		r = g.o.mode == LG_DIRTY ? run_dirty(&g) : run_pipelined(&g);
 		if (r)
 			rc = 1;
@@ -1253,6 +1263,7 @@ int main(int argc, char **argv)
 		rc = 1;
 	if (lg_interrupted)
 		rc = rc ? rc : 130;
+out:
 	standin_close(g.s);
 	free(g.lat.v);
 	free(g.clat.v);

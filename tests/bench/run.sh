@@ -34,6 +34,7 @@
 #   --scenarios "..."  subset of: floor write many disk integ hot read resync join
 #   --json FILE        write the JSON document there (default: bench-<date>.json in $PWD)
 #   --quick            short run: 2 s, W = "1 8", 65536 regions, join 1M only (smoke test)
+#   --loop             clustered-disk logs on loop devices (losetup) instead of plain files
 #   --keep-tmp         keep the cluster temp dirs (daemon logs) for inspection
 # Remote mode (your own cluster): run corosync + `cmlogd -f --userspace-peer` inside a network
 # namespace NS on every node (libqb IPC is per network namespace, and a user-space "kernel"
@@ -63,11 +64,13 @@ r_nodes=1
 r_pid=""
 r_start=""
 keep_tmp=0
+use_loop=0
 cmdline="$0 $*"
+start_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 usage()
 {
-	sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-2}"
 }
 
@@ -85,6 +88,7 @@ while [ $# -gt 0 ]; do
 	--json) json_out=$2; shift ;;
 	--quick) quick=1 ;;
 	--keep-tmp) keep_tmp=1 ;;
+	--loop) use_loop=1 ;;
 	--local) remote=0 ;;
 	--remote) remote=1 ;;
 	--netns) r_netns=$2; shift ;;
@@ -164,7 +168,7 @@ machine_json()
 	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	kern=$(uname -r)
 	cs=$(corosync -v 2>/dev/null | awk -F"'" 'NR == 1 { print $2 }')
-	printf '{"date":"%s","command":"%s","host_cpus":%s,"cpu_model":"%s","kernel":"%s",' \
+	printf '{"date":"%s","end":"%s","command":"%s","host_cpus":%s,"cpu_model":"%s","kernel":"%s",' "$start_date" \
 		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${cmdline//\"/\\\"}" "$(nproc)" "$cpu" "$kern"
 	printf '"corosync":"%s","duration_s":%s,"regions":%s,"quick":%s}' "$cs" "$duration" \
 		"$regions" "$([ $quick = 1 ] && echo true || echo false)"
@@ -455,6 +459,11 @@ for n in $nodes_list; do
 		for w in $writers_list; do
 			dev=$CL_TMP/disk-w$w
 			truncate -s $((regions / 8 + 1048576)) "$dev"
+			if [ "$use_loop" = 1 ]; then
+				loopdev=$(losetup -f --show "$dev") || { fail "losetup $dev"; continue; }
+				cl_on_cleanup "losetup -d $loopdev 2>/dev/null"
+				dev=$loopdev
+			fi
 			run_load "write-disk-w$w" --mode write --writers "$w" --regions "$regions" \
 				--nosync --dev "$dev" --duration "$duration" || fail "disk W=$w N=$n"
 		done

@@ -291,8 +291,13 @@ static void test_resync_assignment(void **state)
 	/* Another node gets nothing while node 1 recovers. */
 	assert_int_equal(rlog_get_resync_work(rl, 2, &r, &found), 0);
 	assert_false(found);
-	/* SET_REGION_SYNC of the assigned region releases it, whoever sends it. */
-	assert_int_equal(rlog_set_region_sync(rl, 2, 0, true), 0);
+	/* Another node's SET_REGION_SYNC of the region does not end node 1's recovery. */
+	assert_int_equal(rlog_set_region_sync(rl, 2, 0, false), 0);
+	assert_true(rlog_assignment(rl, &ar, &an));
+	assert_int_equal(ar, 0);
+	assert_int_equal(an, 1);
+	/* The holder's SET_REGION_SYNC releases it. */
+	assert_int_equal(rlog_set_region_sync(rl, 1, 0, true), 0);
 	assert_false(rlog_assignment(rl, NULL, NULL));
 	assert_int_equal(rlog_get_resync_work(rl, 2, &r, &found), 0);
 	assert_true(found);
@@ -317,6 +322,45 @@ static void test_resync_assignment(void **state)
 	/* ... but the assignment on 6 stays until 6 itself is reported. */
 	assert_true(rlog_assignment(rl, &ar, &an));
 	assert_int_equal(ar, 6);
+	rlog_destroy(rl);
+}
+
+/* A region another node still marks is skipped, and found again once the mark is cleared. */
+static void test_resync_skips_marked_by_other(void **state)
+{
+	struct rlog *rl;
+	uint64_t r, regs[1] = {3}, one[1];
+	bool found, rec;
+	uint64_t hint;
+
+	(void)state;
+	assert_int_equal(rlog_create(&rl, 10, RLOG_SYNC_NONE), 0);
+	/* Node 1 writes region 3; region 3 and 5 go out of sync (a co-marker died, a failure). */
+	assert_int_equal(rlog_mark(rl, 1, regs, 1), 0);
+	assert_int_equal(rlog_set_region_sync(rl, 9, 3, false), 0);
+	assert_int_equal(rlog_set_region_sync(rl, 9, 5, false), 0);
+	/* Writers wait on region 3: it is queued first, but node 2 must not get it. */
+	assert_int_equal(rlog_is_remote_recovering(rl, 2, 3, true, &rec, &hint), 0);
+	assert_true(rec);
+	assert_int_equal(hint, 3);
+	assert_int_equal(rlog_get_resync_work(rl, 2, &r, &found), 0);
+	assert_true(found);
+	assert_int_equal(r, 5);
+	assert_int_equal(rlog_cursor(rl), 3);
+	assert_int_equal(rlog_set_region_sync(rl, 2, 5, true), 0);
+	/* Still marked: no work for node 2, the cursor stays on region 3. */
+	assert_int_equal(rlog_get_resync_work(rl, 2, &r, &found), 0);
+	assert_false(found);
+	assert_int_equal(rlog_cursor(rl), 3);
+	/* Node 1 clears its mark: region 3 is handed out now. */
+	one[0] = 3;
+	assert_int_equal(rlog_clear(rl, 1, one, 1), 0);
+	assert_int_equal(rlog_get_resync_work(rl, 2, &r, &found), 0);
+	assert_true(found);
+	assert_int_equal(r, 3);
+	assert_int_equal(rlog_set_region_sync(rl, 2, 3, true), 0);
+	assert_int_equal(rlog_sync_count(rl), 10);
+	assert_true(is_clean(rl, 3));
 	rlog_destroy(rl);
 }
 
@@ -729,10 +773,13 @@ static void test_max_regions(void **state)
 	assert_int_equal(rlog_is_remote_recovering(rl, 2, last, true, &rec, &hint), 0);
 	assert_true(rec);
 	assert_int_equal(hint, last);
+	/* Node 1 still marks it: node 2 gets no work, node 1 itself may recover it. */
 	assert_int_equal(rlog_get_resync_work(rl, 2, &r, &found), 0);
+	assert_false(found);
+	assert_int_equal(rlog_get_resync_work(rl, 1, &r, &found), 0);
 	assert_true(found);
 	assert_int_equal(r, last);
-	assert_int_equal(rlog_set_region_sync(rl, 2, last, true), 0);
+	assert_int_equal(rlog_set_region_sync(rl, 1, last, true), 0);
 	assert_int_equal(rlog_in_sync_hint(rl), RLOG_MAX_REGIONS);
 	assert_int_equal(rlog_sync_count(rl), RLOG_MAX_REGIONS);
 	assert_int_equal(rlog_node_left(rl, 1), 0);
@@ -745,7 +792,7 @@ static void test_max_regions(void **state)
 	assert_int_equal(rlog_set_region_sync(rl, 2, 0, true), 0);
 	assert_int_equal(rlog_get_resync_work(rl, 2, &r, &found), 0);
 	assert_int_equal(r, last);
-	assert_int_equal(rlog_set_region_sync(rl, 1, last, true), 0);
+	assert_int_equal(rlog_set_region_sync(rl, 2, last, true), 0);
 	assert_int_equal(rlog_get_resync_work(rl, 2, &r, &found), 0);
 	assert_false(found);
 	assert_int_equal(rlog_cursor(rl), RLOG_MAX_REGIONS);
@@ -765,6 +812,7 @@ int main(void)
 		cmocka_unit_test(test_clear_out_of_sync_stays_dirty),
 		cmocka_unit_test(test_sync_count_exact),
 		cmocka_unit_test(test_resync_assignment),
+		cmocka_unit_test(test_resync_skips_marked_by_other),
 		cmocka_unit_test(test_resync_failed_region_keeps_assignment),
 		cmocka_unit_test(test_resync_done),
 		cmocka_unit_test(test_priority),

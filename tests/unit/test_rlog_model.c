@@ -169,51 +169,78 @@ static int m_clear(struct model *m, int ni, const uint64_t *regs, size_t n)
 	return 0;
 }
 
-static void m_work(struct model *m, uint32_t node, uint64_t *region, bool *found)
+/* Does a node other than pool index @ni mark region @r? (naive: look at every node) */
+static bool m_marked_by_other(const struct model *m, int ni, uint64_t r)
 {
-	uint64_t r;
+	int i;
+
+	for (i = 0; i < NPOOL; i++)
+		if (i != ni && m->marks[i][r])
+			return true;
+	return false;
+}
+
+static void m_assign(struct model *m, int ni, uint64_t r, uint64_t *region, bool *found)
+{
+	m->has_assign = true;
+	m->assign_region = r;
+	m->assign_node = node_id(ni);
+	*found = true;
+	*region = r;
+}
+
+static void m_work(struct model *m, int ni, uint64_t *region, bool *found)
+{
+	uint64_t r, skipped = UINT64_MAX, keep[RLOG_MAX_PRIORITY];
+	size_t i, nkeep = 0;
 
 	*found = false;
 	*region = 0;
 	if (m->has_assign) {
-		if (m->assign_node == node) {
+		if (m->assign_node == node_id(ni)) {
 			*found = true;
 			*region = m->assign_region;
 		}
 		return;
 	}
-	while (m->prio_len) {
-		r = m->prio[0];
-		memmove(m->prio, m->prio + 1, (m->prio_len - 1) * sizeof(m->prio[0]));
-		m->prio_len--;
-		if (!m->sync[r]) {
-			m->has_assign = true;
-			m->assign_region = r;
-			m->assign_node = node;
-			*found = true;
-			*region = r;
-			return;
+	/* Priority queue in order; entries another node marks move to the back. */
+	for (i = 0; i < m->prio_len; i++) {
+		r = m->prio[i];
+		if (m->sync[r])
+			continue;
+		if (m_marked_by_other(m, ni, r)) {
+			keep[nkeep++] = r;
+			continue;
 		}
+		m_assign(m, ni, r, region, found);
+		memmove(m->prio, m->prio + i + 1, (m->prio_len - i - 1) * sizeof(m->prio[0]));
+		m->prio_len -= i + 1;
+		memcpy(m->prio + m->prio_len, keep, nkeep * sizeof(keep[0]));
+		m->prio_len += nkeep;
+		return;
 	}
+	memcpy(m->prio, keep, nkeep * sizeof(keep[0]));
+	m->prio_len = nkeep;
 	for (r = m->cursor; r < m->n; r++) {
-		if (!m->sync[r]) {
-			m->has_assign = true;
-			m->assign_region = r;
-			m->assign_node = node;
-			m->cursor = r + 1;
-			*found = true;
-			*region = r;
-			return;
+		if (m->sync[r])
+			continue;
+		if (m_marked_by_other(m, ni, r)) {
+			if (skipped == UINT64_MAX)
+				skipped = r;
+			continue;
 		}
+		m_assign(m, ni, r, region, found);
+		m->cursor = skipped != UINT64_MAX ? skipped : r + 1;
+		return;
 	}
-	m->cursor = m->n;
+	m->cursor = skipped != UINT64_MAX ? skipped : m->n;
 }
 
-static int m_set_sync(struct model *m, uint64_t r, bool in_sync)
+static int m_set_sync(struct model *m, int ni, uint64_t r, bool in_sync)
 {
 	if (r >= m->n)
 		return -EINVAL;
-	if (m->has_assign && m->assign_region == r)
+	if (m->has_assign && m->assign_region == r && m->assign_node == node_id(ni))
 		m->has_assign = false;
 	if (in_sync) {
 		m->sync[r] = 1;
@@ -473,7 +500,7 @@ static void run_seed(uint64_t seed)
 			cur_op = "get_resync_work";
 			SAME("get_resync_work rc", rlog_get_resync_work(rl, node_id(ni), &r, &f),
 			     0);
-			m_work(&m, node_id(ni), &r2, &f2);
+			m_work(&m, ni, &r2, &f2);
 			SAME("work found", f, f2);
 			if (f)
 				SAME("work region", r, r2);
@@ -487,13 +514,13 @@ static void run_seed(uint64_t seed)
 				for (r = a; r < e && r < m.n; r++)
 					SAME("set_region_sync rc",
 					     rlog_set_region_sync(rl, node_id(ni), r, f),
-					     m_set_sync(&m, r, f));
+					     m_set_sync(&m, ni, r, f));
 			} else {
 				r = rnd_below(100) < 60 && m.has_assign ? m.assign_region
 									: pick_region(m.n);
 				SAME("set_region_sync rc",
 				     rlog_set_region_sync(rl, node_id(ni), r, f),
-				     m_set_sync(&m, r, f));
+				     m_set_sync(&m, ni, r, f));
 			}
 		} else if (op < 88) {
 			cur_op = "is_remote_recovering";
