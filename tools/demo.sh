@@ -203,11 +203,12 @@ sleep 3 # deferred clears leave after 2 s without writes
 first=""
 for i in 1 2 3; do
 	line=$(clu_drv "$i" dump "$REGIONS" | grep '^state ') || die "state dump on node $i"
+	dg=$(clu_digest "$i") && line="$line digest=$dg" # the whole replica, through cmlogctl
 	say "node $i: ${line#state }"
 	[ -z "$first" ] && first=$line
 	[ "$line" = "$first" ] || die "node $i differs from node 1"
 done
-say "identical on all three nodes"
+say "identical on all three nodes (IN_SYNC/IS_CLEAN of every region, GET_SYNC_COUNT$([ "$HAVE_CTL" = 1 ] && echo ", rlog digest"))"
 show_status 1 2 3
 [ "$HAVE_CTL" = 1 ] ||
 	say "(cmlogctl status / status --cluster / watch are shown here once cmlogd serves them)"

@@ -10,7 +10,8 @@
 #   clu_drv_bg i out args...    the same in the background (pid in CL_LAST_PID, output in out)
 #   clu_activate i ctr          CTR + RESUME of the log on node i
 #   clu_wait_synced i [t]       wait until node i's cmlogd says the log is synced (SIGUSR1 line)
-#   clu_compare regions nodes...  dump the log's state on each node and require equality
+#   clu_compare regions nodes...  dump the log's state on each node (and its rlog digest through
+#                               cmlogctl when cmlogd serves it) and require equality
 #   clu_fail msg                print the daemons' log tails, then fail
 # Variables: CLU_UUID (unique per run), CLU_LUID, CLU_PID[i] (cmlogd pids), CLU_LOG[i].
 # Every wait is bounded; cl_cleanup (trap) kills everything the run started.
@@ -20,6 +21,7 @@
 
 CMLOGD="${top_builddir:?}/daemon/cmlogd"
 CLU_DRV="$top_builddir/tests/func/cluster_drv"
+CMLOGCTL="$top_builddir/cmlogctl"
 CLU_UUID=""
 CLU_LUID=0x5100
 CLU_PID=()
@@ -132,17 +134,19 @@ clu_wait_synced()
 }
 
 # clu_compare regions node...: the state each node's kernel would see (GET_SYNC_COUNT, IN_SYNC
-# and IS_CLEAN of regions [0, regions)) must be the same everywhere. Call it when the writers
+# and IS_CLEAN of regions [0, regions)) and, when cmlogd serves its control socket, the digest
+# of the whole replica (cmlogctl) must be the same everywhere. Call it when the writers
 # have stopped and deferred clears have left (group.h GROUP_AL_IDLE_MS). CLU_WINDOW="N FIRST"
 # limits the sweep to regions [FIRST, FIRST + N) for large logs (the sync count is still global).
 clu_compare()
 {
-	local regions=$1 i first="" line
+	local regions=$1 i first="" line dg
 	shift
 	for i in "$@"; do
 		# shellcheck disable=SC2086 # CLU_WINDOW: "N FIRST" or empty
 		line=$(clu_drv "$i" dump ${CLU_WINDOW:-$regions} | grep '^state ') ||
 			clu_fail "state dump on node $i failed"
+		dg=$(clu_digest "$i") && line="$line digest=$dg"
 		echo "node $i: $line"
 		if [ -z "$first" ]; then
 			first=$line
@@ -151,6 +155,16 @@ clu_compare()
 		fi
 	done
 	echo "ok - identical state on nodes $*"
+}
+
+# clu_digest i: the rlog_digest of node i's replica (the whole replicated state: bitmaps, sync
+# count, marks per node) from `cmlogctl -j show UUID`; fails when cmlogd does not serve it.
+clu_digest()
+{
+	local d
+	d=$(cl_exec "$1" timeout 10 "$CMLOGCTL" -j show "$CLU_UUID" 2>/dev/null |
+		sed 's/[,{}]/\n/g' | sed -n 's/^ *"digest": *"\([0-9a-f]\{16\}\)".*/\1/p' | head -n 1)
+	[ -n "$d" ] && echo "$d"
 }
 
 # clu_field line key: the value of key=value in a cluster_drv output line.
