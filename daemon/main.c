@@ -341,7 +341,7 @@ static void install_fatal_handlers(void)
 /* ---- before-sleep phase ------------------------------------------------------------------------- */
 
 /*
- * Runs once after the handlers that made work (a loop job at LOW priority). The order is the
+ * Runs once after the handlers that made work (a LOW priority zero-delay timer). The order is the
  * promise we make to the kernel (style.md rule 11):
  *   (a) groups hand their batched commit messages to CPG (group_pump);
  *   (b) dirty bitmap writes were queued to the disk worker by the groups as commits were
@@ -364,7 +364,13 @@ static void kick(void *ctx)
 
 	if (d->job_pending || !d->loop)
 		return;
-	if (qb_loop_job_add(d->loop, QB_LOOP_LOW, d, before_sleep) == 0)
+	/*
+	 * A zero-delay timer, not a loop job: libqb 2.x polls the fds for up to 50 ms before it
+	 * runs jobs when only jobs are pending (lib/loop.c, "Jobs can spin out of control"),
+	 * which delayed every kernel reply and every commit send by up to 50 ms. An expired
+	 * timer makes the next poll non-blocking.
+	 */
+	if (qb_loop_timer_add(d->loop, QB_LOOP_LOW, 0, d, before_sleep, NULL) == 0)
 		d->job_pending = true;
 }
 

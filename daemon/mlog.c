@@ -106,6 +106,7 @@ struct mlog_table {
 	uint64_t next_token;
 	bool quorate;
 	uint32_t nodeid; /* last node id any transport reported */
+	uint64_t now_ms; /* time of the last mlog_table_tick (0: none yet) */
 	bool reap_needed;
 };
 
@@ -476,6 +477,12 @@ static void start_group(struct mlog *m)
 	r = group_create(&m->group, &p, &mlog_group_ops, m);
 	if (r == 0)
 		r = group_start(m->group, m->image, m->image_regions);
+	/*
+	 * The group's clock starts at 0 until its first tick: writes before it would look 2 s
+	 * idle at that tick (GROUP_AL_IDLE_MS) and their deferred clears leave at once.
+	 */
+	if (r == 0 && m->t->now_ms)
+		group_tick(m->group, m->t->now_ms);
 	free(m->image);
 	m->image = NULL;
 	m->image_regions = 0;
@@ -1489,10 +1496,10 @@ bool mlog_table_has_work(const struct mlog_table *t)
 void mlog_table_tick(struct mlog_table *t, uint64_t now_ms)
 {
 	struct mlog *m;
-
 	int err = 0;
 	unsigned int failed;
 
+	t->now_ms = now_ms;
 	for (m = t->list; m; m = m->next) {
 		if (m->group)
 			group_tick(m->group, now_ms);
@@ -1503,8 +1510,7 @@ void mlog_table_tick(struct mlog_table *t, uint64_t now_ms)
 		if (failed)
 			qb_log(LOG_ERR,
 			       "%u sync state file writes in %s failed (last: %s): a daemon "
-			       "restart "
-			       "may not keep in-sync regions",
+			       "restart may not keep in-sync regions",
 			       failed, t->env.state_dir, strerror(-err));
 	}
 }
