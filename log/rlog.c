@@ -404,8 +404,12 @@ int rlog_set_region_sync(struct rlog *rl, uint32_t node, uint64_t region, bool i
 	 * Only the holder's report ends a recovery: a SET_REGION_SYNC(r, 0) from another node
 	 * (its write to a leg failed) must not free r while the holder's kernel still copies it.
 	 */
-	if (rl->has_assign && rl->assign_region == region && rl->assign_node == node)
-		release_assignment(rl);
+	if (rl->has_assign && rl->assign_region == region) {
+		if (rl->assign_node == node)
+			release_assignment(rl);
+		else if (in_sync)
+			return 0; /* the holder is still copying it: only its report counts */
+	}
 	if (in_sync) {
 		sync_set(rl, region);
 		if (!rlog_marks_get(&rl->marks, region))

@@ -91,8 +91,10 @@ int rlog_get_resync_work(struct rlog *rl, uint32_t node, uint64_t *region, bool 
  * SET_REGION_SYNC from @node: set or clear the sync bit (sync_count changes only on a real
  * transition). Releases the assignment if @node holds it for @region (another node's report,
  * e.g. SET_REGION_SYNC(r, 0) after its write to a leg failed, must not end the holder's
- * recovery). Setting a region in sync with no marks on it makes it clean; setting it out of
- * sync also makes it dirty and moves the cursor back so it is resynced.
+ * recovery; another node's SET_REGION_SYNC(r, 1) while the holder still copies r is ignored,
+ * so a region being recovered is never reported in sync early). Setting a region in sync with
+ * no marks on it makes it clean; setting it out of sync also makes it dirty and moves the
+ * cursor back so it is resynced.
  */
 int rlog_set_region_sync(struct rlog *rl, uint32_t node, uint64_t region, bool in_sync);
 

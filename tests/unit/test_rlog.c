@@ -296,6 +296,10 @@ static void test_resync_assignment(void **state)
 	assert_true(rlog_assignment(rl, &ar, &an));
 	assert_int_equal(ar, 0);
 	assert_int_equal(an, 1);
+	/* Another node's in-sync report changes nothing while node 1 copies the region. */
+	assert_int_equal(rlog_set_region_sync(rl, 2, 0, true), 0);
+	assert_false(in_sync(rl, 0));
+	assert_true(rlog_assignment(rl, &ar, &an));
 	/* The holder's SET_REGION_SYNC releases it. */
 	assert_int_equal(rlog_set_region_sync(rl, 1, 0, true), 0);
 	assert_false(rlog_assignment(rl, NULL, NULL));

@@ -240,8 +240,12 @@ static int m_set_sync(struct model *m, int ni, uint64_t r, bool in_sync)
 {
 	if (r >= m->n)
 		return -EINVAL;
-	if (m->has_assign && m->assign_region == r && m->assign_node == node_id(ni))
-		m->has_assign = false;
+	if (m->has_assign && m->assign_region == r) {
+		if (m->assign_node == node_id(ni))
+			m->has_assign = false;
+		else if (in_sync)
+			return 0;
+	}
 	if (in_sync) {
 		m->sync[r] = 1;
 		if (!m_marked_any(m, r))
