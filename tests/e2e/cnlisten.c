@@ -103,9 +103,9 @@ static const char *cnl_type_str(uint32_t t)
 static int cnl_decode(const uint8_t *buf, size_t len, struct cnl_req *req, const char **why)
 {
 	struct wire_rd r;
-	uint32_t nlmsg_len, nl_seq;
-	uint16_t nl_type, nl_flags, cn_len, cn_flags;
-	uint32_t cn_seq, cn_ack;
+	uint32_t nlmsg_len = 0, nl_seq = 0;
+	uint16_t nl_type = 0, nl_flags = 0, cn_len = 0, cn_flags = 0;
+	uint32_t cn_seq = 0, cn_ack = 0;
 	const uint8_t *uuid;
 	uint32_t err_bits;
 

@@ -30,7 +30,7 @@
 static void test_req_roundtrip(void **state)
 {
 	uint64_t buf[(CTL_REQ_MAXLEN + 7) / 8] = {0};
-	struct ctl_req r;
+	struct ctl_req r = {0};
 	int len;
 
 	len = ctl_req_encode(buf, sizeof(buf), CTL_REQ_SHOW, "LVM-abc");
