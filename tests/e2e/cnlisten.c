@@ -107,7 +107,7 @@ static int cnl_decode(const uint8_t *buf, size_t len, struct cnl_req *req, const
 	uint16_t nl_type = 0, nl_flags = 0, cn_len = 0, cn_flags = 0;
 	uint32_t cn_seq = 0, cn_ack = 0;
 	const uint8_t *uuid;
-	uint32_t err_bits;
+	uint32_t err_bits = 0;
 
 	memset(req, 0, sizeof(*req));
 	wire_rd_init(&r, buf, len);
