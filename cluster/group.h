@@ -91,6 +91,16 @@
  * comes back without a membership change, a stale or stateless member multicasts STATE; a
  * STATE delivered outside a round opens one at that point of the order. The daemon should
  * report quorum (group_set_quorate) before it delivers the confchg of the same ring.
+ * Fencing. Like cmirrord and md-cluster, the protocol relies on the cluster fencing a node
+ * that leaves a quorate membership (partitioned away, its corosync died): at the confchg the
+ * survivors turn its marks into resync work and release its recovery (rule 6), which is safe
+ * only if its kernel writes and copies no more. Known gap: when no side has quorum, nobody
+ * can fence, and the members that merge again keep running kernels whose marks and recovery
+ * live only in the stale replicas the barrier replaces. Their marks are committed again from
+ * the pending set once they are synced, but until then a region they write may read clean or
+ * be handed out for resync, and a recovery their kernel still runs is not carried into the
+ * new state. Closing it needs the barrier to carry each member's outstanding marks and
+ * assignment (a STATE format change) so the master resume keeps them.
  * Replies to ordered requests delivered during a round wait for the round's outcome: if this
  * member's replica is dropped, the requests are driven again in the new state (and its
  * outstanding marks committed again). SNAP carries the writer, durable_gen and disk_failed.
