@@ -112,12 +112,17 @@ static uint64_t fnv1a64(const char *s)
 
 size_t cmcpg_group_name(const char *uuid, char *name, size_t cap)
 {
-	size_t ulen = strnlen(uuid, 128);
+	size_t ulen;
 	int n;
 
 	if (cap < CPG_MAX_NAME_LENGTH)
 		return 0;
 	memset(name, 0, cap);
+	if (!uuid) {
+		n = snprintf(name, cap, "%s", CMCPG_DAEMON_GROUP);
+		return (size_t)n + 1;
+	}
+	ulen = strnlen(uuid, 128);
 	if (sizeof(CMCPG_NAME_PREFIX) + ulen <= CPG_MAX_NAME_LENGTH) {
 		n = snprintf(name, cap, "%s%.*s", CMCPG_NAME_PREFIX, (int)ulen, uuid);
 	} else {
@@ -432,7 +437,7 @@ int cmcpg_create(struct cmcpg **out, qb_loop_t *loop, const char *uuid, const st
 		return -EINVAL;
 	}
 	c->name.length = (uint32_t)len;
-	snprintf(c->uuid, sizeof(c->uuid), "%s", uuid);
+	snprintf(c->uuid, sizeof(c->uuid), "%s", uuid ? uuid : CMCPG_DAEMON_GROUP);
 	c->loop = loop;
 	c->ops = *ops;
 	c->ctx = ctx;

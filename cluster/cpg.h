@@ -22,6 +22,11 @@
 #define CMCPG_NAME_PREFIX "cmlog:"
 /** Prefix of a CPG group name for a uuid too long to carry verbatim (hashed form). */
 #define CMCPG_HASH_PREFIX "cmlog#"
+/**
+ * The daemon-wide group (daemon/peers.c): its own prefix, so no log uuid can map to it
+ * (log groups always start with CMCPG_NAME_PREFIX or CMCPG_HASH_PREFIX).
+ */
+#define CMCPG_DAEMON_GROUP "cmlog!daemon"
 /** Seconds between reconnect attempts after corosync is lost. */
 #define CMCPG_RECONNECT_MS 1000u
 
@@ -49,11 +54,12 @@ struct cmcpg;
  * "cmlog#" + 16 hex digits of the FNV-1a 64-bit hash of the whole uuid + ":" + the first 104
  * characters of the uuid. The two forms differ at byte 5, so they can never collide with each
  * other; two long uuids collide only if both their first 104 bytes and their hashes match.
+ * A NULL @uuid names the daemon-wide group, CMCPG_DAEMON_GROUP, which no uuid can produce.
  */
 size_t cmcpg_group_name(const char *uuid, char *name, size_t cap);
 
 /**
- * Create the transport for @uuid and start joining (asynchronously: failures are retried
+ * Create the transport for @uuid (NULL: the daemon-wide group) and start joining (asynchronously: failures are retried
  * from timers and reported through ops->lost / ops->restored). Returns 0 or -errno (-ENOMEM,
  * -EINVAL). The handle is owned by the caller (cmcpg_destroy).
  */

@@ -25,7 +25,6 @@
 
 enum conf_type {
 	CT_LEVEL,
-	CT_TARGET,
 	CT_NAME,
 	CT_BOOL,
 	CT_U32,
@@ -46,14 +45,10 @@ struct conf_key {
 	}
 static const struct conf_key keys[] = {
 	{"log_level", CT_LEVEL, offsetof(struct conf, log_level), 0, 0, false},
-	{"log_target", CT_TARGET, offsetof(struct conf, log_target), 0, 0, false},
 	{"ctl_service", CT_NAME, offsetof(struct conf, ctl_service), 0, 0, false},
 	{"socket_group", CT_NAME, offsetof(struct conf, socket_group), 0, 0, false},
 	{"userspace_peer", CT_BOOL, offsetof(struct conf, userspace_peer), 0, 0, false},
 	U32KEY(rcvbuf_bytes, 65536, 67108864, false),
-	U32KEY(cpg_retry_ms, 1, 60000, false),
-	U32KEY(reconnect_ms, 100, 600000, false),
-	U32KEY(request_timeout_ms, 100, 600000, false),
 	{"pidfile", CT_PATH, offsetof(struct conf, pidfile), 0, 0, false},
 	U32KEY(blackbox_size, 4096, 67108864, true),
 	U32KEY(flight_events, 16, 1048576, false),
@@ -64,14 +59,10 @@ void conf_defaults(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->log_level = CONF_LOG_INFO;
-	c->log_target = CONF_LOG_SYSLOG;
 	strcpy(c->ctl_service, "cmlogd");
 	c->socket_group[0] = '\0';
 	c->userspace_peer = false;
 	c->rcvbuf_bytes = 2097152;
-	c->cpg_retry_ms = 100;
-	c->reconnect_ms = 1000;
-	c->request_timeout_ms = 15000;
 	strcpy(c->pidfile, "/run/cmlogd.pid");
 	c->blackbox_size = 1048576;
 	c->flight_events = 1024;
@@ -156,15 +147,6 @@ static int set_value(struct conf *c, const struct conf_key *k, const char *v, ch
 		}
 		seterr(why, whylen, "bad value '%s' for %s (expected err, warning, info or debug)",
 		       v, k->name);
-		return -EINVAL;
-	case CT_TARGET:
-		if (strcmp(v, "syslog") == 0 || strcmp(v, "stderr") == 0) {
-			*(enum conf_log_target *)(void *)p =
-				v[0] == 's' && v[1] == 'y' ? CONF_LOG_SYSLOG : CONF_LOG_STDERR;
-			return 0;
-		}
-		seterr(why, whylen, "bad value '%s' for %s (expected syslog or stderr)", v,
-		       k->name);
 		return -EINVAL;
 	case CT_NAME:
 		if (!name_ok(v)) {
@@ -362,7 +344,6 @@ int conf_resolve_group(const struct conf *c, bool *has_group, gid_t *gid, char *
 void conf_print(const struct conf *c, FILE *out)
 {
 	fprintf(out, "log_level = %s\n", level_names[c->log_level]);
-	fprintf(out, "log_target = %s\n", c->log_target == CONF_LOG_SYSLOG ? "syslog" : "stderr");
 	fprintf(out, "ctl_service = %s\n", c->ctl_service);
 	if (c->socket_group[0])
 		fprintf(out, "socket_group = %s\n", c->socket_group);
@@ -370,9 +351,6 @@ void conf_print(const struct conf *c, FILE *out)
 		fprintf(out, "# socket_group unset: root only\n");
 	fprintf(out, "userspace_peer = %s\n", c->userspace_peer ? "yes" : "no");
 	fprintf(out, "rcvbuf_bytes = %u\n", c->rcvbuf_bytes);
-	fprintf(out, "cpg_retry_ms = %u\n", c->cpg_retry_ms);
-	fprintf(out, "reconnect_ms = %u\n", c->reconnect_ms);
-	fprintf(out, "request_timeout_ms = %u\n", c->request_timeout_ms);
 	fprintf(out, "pidfile = %s\n", c->pidfile);
 	fprintf(out, "blackbox_size = %u\n", c->blackbox_size);
 	fprintf(out, "flight_events = %u\n", c->flight_events);

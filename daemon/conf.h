@@ -26,21 +26,12 @@ enum conf_log_level {
 	CONF_LOG_DEBUG = 7,
 };
 
-enum conf_log_target {
-	CONF_LOG_SYSLOG = 0,
-	CONF_LOG_STDERR, /* journald picks stderr up under systemd (cmlogd -f) */
-};
-
 struct conf {
 	enum conf_log_level log_level;	  /* log_level = err|warning|info|debug (info) */
-	enum conf_log_target log_target;  /* log_target = syslog|stderr (syslog) */
 	char ctl_service[CONF_NAME_MAX];  /* ctl_service = control socket name (cmlogd) */
 	char socket_group[CONF_NAME_MAX]; /* socket_group = read-only group ("" = root only) */
 	bool userspace_peer;		  /* userspace_peer = yes|no (no) */
 	uint32_t rcvbuf_bytes;		  /* rcvbuf_bytes = 65536..67108864 (2097152) */
-	uint32_t cpg_retry_ms;		  /* cpg_retry_ms = 1..60000 (100) */
-	uint32_t reconnect_ms;		  /* reconnect_ms = 100..600000 (1000) */
-	uint32_t request_timeout_ms;	  /* request_timeout_ms = 100..600000 (15000) */
 	char pidfile[CONF_PATH_MAX];	  /* pidfile = absolute path (/run/cmlogd.pid) */
 	uint32_t blackbox_size;		  /* blackbox_size = 0 or 4096..67108864 (1048576) */
 	uint32_t flight_events;		  /* flight_events = 16..1048576 (1024) */

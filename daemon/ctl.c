@@ -26,12 +26,21 @@
 #include "ctl_wire.h"
 #include "daemon/flight.h"
 
+struct ctl_deferred {
+	struct ctl *ctl;
+	qb_ipcs_connection_t *conn; /* referenced until finished */
+	int32_t id;
+	struct json_object *out;
+	struct ctl_deferred *next;
+};
+
 struct ctl {
 	qb_ipcs_service_t *svc;
 	struct ctl_cfg cfg;
 	char service[128];
 	const struct ctl_provider *p;
 	void *ctx;
+	struct ctl_deferred *deferred; /* requests answered later (status --cluster) */
 };
 
 /* libqb's poll-handler callbacks carry no loop pointer, so the loop is module state. */
@@ -154,6 +163,18 @@ static void send_reply(qb_ipcs_connection_t *c, int32_t id, int32_t error, struc
 	(void)qb_ipcs_response_sendv(c, iov, 2);
 }
 
+static struct json_object *error_body(const char *command, const char *error)
+{
+	struct json_object *out = json_object_new_object();
+
+	if (!out)
+		return NULL;
+	json_object_object_add(out, "api_version", json_object_new_int(CTL_API_VERSION));
+	json_object_object_add(out, "command", json_object_new_string(command));
+	json_object_object_add(out, "error", json_object_new_string(error));
+	return out;
+}
+
 static const char *err_text(int err, const struct ctl_req *r, char *buf, size_t len)
 {
 	switch (err) {
@@ -227,7 +248,27 @@ static int32_t on_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 	json_object_object_add(out, "api_version", json_object_new_int(CTL_API_VERSION));
 	json_object_object_add(out, "command",
 			       json_object_new_string(err == 0 ? req_names[r.id] : "invalid"));
-	if (err == 0) {
+	if (err == 0 && r.id == CTL_REQ_CLUSTER && ctl->p->cluster_async) {
+		struct ctl_deferred *d = calloc(1, sizeof(*d));
+
+		if (d) {
+			d->ctl = ctl;
+			d->conn = c;
+			d->id = id;
+			d->out = out;
+			qb_ipcs_connection_ref(c);
+			d->next = ctl->deferred;
+			ctl->deferred = d;
+			err = ctl->p->cluster_async(ctl->ctx, d);
+			if (err == 0)
+				return 0; /* answered by ctl_deferred_finish */
+			ctl->deferred = d->next;
+			qb_ipcs_connection_unref(c);
+			free(d);
+		} else {
+			err = -ENOMEM;
+		}
+	} else if (err == 0) {
 		err = dispatch(ctl, &r, out);
 		if (err > 0)
 			err = -EINVAL; /* a provider must return 0 or -errno */
@@ -235,17 +276,10 @@ static int32_t on_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 	if (err != 0) {
 		/* Drop whatever the provider half-filled: an error body carries only the error. */
 		json_object_put(out);
-		out = json_object_new_object();
+		out = error_body(ctl_req_id_valid(r.id) ? req_names[r.id] : "invalid",
+				 err_text(err, &r, ebuf, sizeof(ebuf)));
 		if (!out)
 			return 0;
-		json_object_object_add(out, "api_version", json_object_new_int(CTL_API_VERSION));
-		json_object_object_add(out, "command",
-				       json_object_new_string(ctl_req_id_valid(r.id)
-								      ? req_names[r.id]
-								      : "invalid"));
-		json_object_object_add(
-			out, "error",
-			json_object_new_string(err_text(err, &r, ebuf, sizeof(ebuf))));
 		if (ctl->cfg.flight && err != -ENOENT)
 			flight_add(ctl->cfg.flight, now_ms(), FLIGHT_ERROR, NULL,
 				   "control: request %d failed: %s", id,
@@ -254,6 +288,36 @@ static int32_t on_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 	send_reply(c, id, err, out);
 	json_object_put(out);
 	return 0;
+}
+
+struct json_object *ctl_deferred_body(struct ctl_deferred *d)
+{
+	return d->out;
+}
+
+void ctl_deferred_finish(struct ctl_deferred *d, int err)
+{
+	struct ctl_deferred **pp;
+	struct ctl *ctl = d->ctl;
+
+	for (pp = &ctl->deferred; *pp; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	}
+	if (err > 0)
+		err = -EINVAL;
+	if (err != 0) {
+		json_object_put(d->out);
+		d->out = error_body("cluster", strerror(-err));
+	}
+	/* A client that disconnected meanwhile makes the send fail; the ref keeps it valid. */
+	if (d->out)
+		send_reply(d->conn, d->id, err, d->out);
+	json_object_put(d->out);
+	qb_ipcs_connection_unref(d->conn);
+	free(d);
 }
 
 int ctl_open(struct ctl **out, qb_loop_t *loop, const struct ctl_cfg *cfg,
@@ -321,10 +385,18 @@ err_free:
 	return ret;
 }
 
+void ctl_set_ro_group(struct ctl *ctl, bool has_ro_group, gid_t ro_gid)
+{
+	ctl->cfg.has_ro_group = has_ro_group;
+	ctl->cfg.ro_gid = ro_gid;
+}
+
 void ctl_close(struct ctl *ctl)
 {
 	if (!ctl)
 		return;
+	while (ctl->deferred)
+		ctl_deferred_finish(ctl->deferred, -ECANCELED);
 	qb_ipcs_destroy(ctl->svc);
 	ctl_open_count--;
 	free(ctl);
@@ -441,6 +513,16 @@ static struct json_object *log_to_json(const struct ctl_log_info *l, struct jb *
 	jadd(b, o, "protocol_version", json_object_new_int64(l->protocol_version));
 	jadd(b, o, "gen", json_object_new_uint64(l->gen));
 	jadd(b, o, "pending_requests", json_object_new_uint64(l->pending_requests));
+	jadd(b, o, "synced", json_object_new_boolean(l->synced));
+	jadd(b, o, "commits_sent", json_object_new_uint64(l->commits_sent));
+	jadd(b, o, "requests", json_object_new_uint64(l->requests));
+	jadd(b, o, "hot_requests", json_object_new_uint64(l->hot_requests));
+	if (l->has_digest) {
+		snprintf(pbuf, sizeof(pbuf), "%016llx", (unsigned long long)l->digest);
+		jadd(b, o, "digest", json_object_new_string(pbuf));
+	} else {
+		json_object_object_add(o, "digest", NULL);
+	}
 	arr = json_object_new_array();
 	for (i = 0; arr && i < l->n_members; i++)
 		jpush(b, arr, json_object_new_int64(l->members[i]));

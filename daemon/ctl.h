@@ -22,6 +22,7 @@
 
 struct flight;
 struct ctl;
+struct ctl_deferred;
 
 struct ctl_cfg {
 	const char *service;	    /**< libqb IPC name; NULL = CTL_DEFAULT_SERVICE ("cmlogd") */
@@ -48,7 +49,22 @@ struct ctl_provider {
 	int (*members)(void *ctx, struct json_object *out);
 	/** dump: usually ctl_dump_flight() on the daemon's recorder. */
 	int (*dump)(void *ctx, struct json_object *out);
+	/**
+	 * status --cluster, answered later (it needs the other nodes): return 0 and call
+	 * ctl_deferred_finish(@d, ...) exactly once from the loop thread, or return -errno
+	 * (then ctl answers the error and frees @d). Used instead of cluster when set.
+	 */
+	int (*cluster_async)(void *ctx, struct ctl_deferred *d);
 };
+
+/** The reply object of a deferred request ("api_version" and "command" already set). */
+struct json_object *ctl_deferred_body(struct ctl_deferred *d);
+/**
+ * Send the deferred reply (@err 0: the body as filled; else an error reply) and free @d.
+ * A client that went away meanwhile is simply not answered. Must be called before
+ * ctl_close (which answers every still-deferred request with -ECANCELED and frees it).
+ */
+void ctl_deferred_finish(struct ctl_deferred *d, int err);
 
 /**
  * Create the IPC service @cfg->service, hook it into @loop and start serving.
@@ -58,6 +74,8 @@ struct ctl_provider {
  */
 int ctl_open(struct ctl **out, qb_loop_t *loop, const struct ctl_cfg *cfg,
 	     const struct ctl_provider *p, void *ctx);
+/** Change the read-only group at run time (SIGHUP); applies to new connections. */
+void ctl_set_ro_group(struct ctl *c, bool has_ro_group, gid_t ro_gid);
 /** Stop serving, disconnect clients and free. NULL is fine. */
 void ctl_close(struct ctl *c);
 
@@ -113,6 +131,12 @@ struct ctl_log_info {
 	const uint32_t *members;
 	uint32_t n_marks;
 	const struct ctl_node_marks *marks;
+	bool has_digest;       /**< digest is valid (the replica exists) */
+	uint64_t digest;       /**< rlog_digest() of the replica: "digest" as 16 hex digits */
+	uint64_t commits_sent; /**< group_status.commits_sent */
+	bool synced;	       /**< group_status.synced */
+	uint64_t requests;     /**< kernel requests handled for this instance */
+	uint64_t hot_requests; /**< of which hot-path ones (not in the flight recorder) */
 };
 
 struct ctl_member {

@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,7 @@ struct mlog {
 	uint64_t saved_sync_count;
 	bool have_saved;
 	uint64_t requests;
+	uint64_t hot_requests;
 };
 
 struct mlog_table {
@@ -127,6 +129,40 @@ static void set_state(struct mlog *m, enum mlog_state s, const char *why)
 	m->state = s;
 }
 
+static void record(struct mlog_table *t, enum mlog_record kind, const char *uuid, const char *fmt,
+		   ...) __attribute__((format(printf, 4, 5)));
+static void record(struct mlog_table *t, enum mlog_record kind, const char *uuid, const char *fmt,
+		   ...)
+{
+	char text[192];
+	va_list ap;
+
+	if (!t->env.record)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	t->env.record(t->env.record_ctx, kind, uuid, text);
+}
+
+/* Requests recorded one by one; the others are the hot path and only counted. */
+static bool is_recorded_type(uint32_t type)
+{
+	switch (type) {
+	case ULOG_CTR:
+	case ULOG_DTR:
+	case ULOG_PRESUSPEND:
+	case ULOG_POSTSUSPEND:
+	case ULOG_RESUME:
+	case ULOG_STATUS_INFO:
+	case ULOG_STATUS_TABLE:
+	case ULOG_GET_REGION_SIZE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* ---- replies ------------------------------------------------------------------------------ */
 
 static void queue_reply(struct mlog_table *t, const struct ulog_msg *req, int error,
@@ -136,6 +172,12 @@ static void queue_reply(struct mlog_table *t, const struct ulog_msg *req, int er
 
 	if (error)
 		len = 0; /* kernel-protocol.md s14.3: data_size 0 on error */
+	if (error && error != -EAGAIN)
+		record(t, MLOG_REC_ERROR, req->uuid, "reply %s seq %u: error %d (%s)",
+		       ulog_type_str(req->type), req->seq, error, strerror(-error));
+	else if (is_recorded_type(req->type))
+		record(t, MLOG_REC_REPLY, req->uuid, "reply %s seq %u: ok, %zu bytes",
+		       ulog_type_str(req->type), req->seq, len);
 	r = malloc(sizeof(*r) + len);
 	if (!r) {
 		/* No memory for the reply: the kernel resends after 15 s. */
@@ -627,10 +669,12 @@ static void on_disk_written(void *ctx, uint64_t cookie, int error)
 {
 	struct mlog *m = ctx;
 
-	if (error)
+	if (error) {
 		qb_log(LOG_ERR, "log %s: write to log device %s failed: %s", m->uuid, m->args.dev,
 		       strerror(-error));
-	else
+		record(m->t, MLOG_REC_DISK, m->uuid, "write to log device %s failed: %s",
+		       m->args.dev, strerror(-error));
+	} else
 		qb_log(LOG_DEBUG, "log %s: disk write %llu durable", m->uuid,
 		       (unsigned long long)cookie);
 	if (m->group)
@@ -659,30 +703,42 @@ static void g_event(void *ctx, enum group_event ev, uint64_t arg)
 	switch (ev) {
 	case GROUP_EV_SYNCED:
 		qb_log(LOG_INFO, "log %s: synced", m->uuid);
+		record(m->t, MLOG_REC_MEMBERSHIP, m->uuid, "synced");
 		break;
 	case GROUP_EV_MASTER:
 		qb_log(LOG_INFO, "log %s: master resume", m->uuid);
+		record(m->t, MLOG_REC_MEMBERSHIP, m->uuid, "master resume");
 		break;
 	case GROUP_EV_WRITER:
 		qb_log(LOG_INFO, "log %s: disk writer is node %llu", m->uuid,
+		       (unsigned long long)arg);
+		record(m->t, MLOG_REC_MEMBERSHIP, m->uuid, "disk writer is node %llu",
 		       (unsigned long long)arg);
 		break;
 	case GROUP_EV_BAD_MESSAGE:
 		qb_log(LOG_WARNING, "log %s: rejected a message from node %llu", m->uuid,
 		       (unsigned long long)arg);
+		record(m->t, MLOG_REC_ERROR, m->uuid, "rejected a message from node %llu",
+		       (unsigned long long)arg);
 		break;
 	case GROUP_EV_DISK_FAILED:
 		qb_log(LOG_ERR, "log %s: log device failed", m->uuid);
+		record(m->t, MLOG_REC_DISK, m->uuid, "log device failed (D)");
 		m->disk_failed = true;
 		break;
 	case GROUP_EV_NODE_LEFT:
 		qb_log(LOG_NOTICE, "log %s: node %llu left", m->uuid, (unsigned long long)arg);
+		record(m->t, MLOG_REC_MEMBERSHIP, m->uuid, "node %llu left",
+		       (unsigned long long)arg);
 		break;
 	case GROUP_EV_NODE_JOINED:
 		qb_log(LOG_NOTICE, "log %s: node %llu joined", m->uuid, (unsigned long long)arg);
+		record(m->t, MLOG_REC_MEMBERSHIP, m->uuid, "node %llu joined",
+		       (unsigned long long)arg);
 		break;
 	case GROUP_EV_STATE_DROPPED:
 		qb_log(LOG_WARNING, "log %s: lost a merge, rejoining clean", m->uuid);
+		record(m->t, MLOG_REC_ERROR, m->uuid, "lost a merge, rejoining clean");
 		break;
 	}
 }
@@ -708,6 +764,8 @@ void mlog_transport_confchg(struct mlog *m, const uint32_t *members, size_t n_me
 	/* group.h: quorum of a ring before its confchg (the two come over different IPCs). */
 	if (m->t->env.sync_quorum)
 		m->t->env.sync_quorum(m->t->env.sync_quorum_ctx);
+	record(m->t, MLOG_REC_MEMBERSHIP, m->uuid, "confchg: %zu members, %zu left, %zu joined",
+	       n_members, n_left, n_joined);
 	if (m->group)
 		group_confchg(m->group, members, n_members, left, n_left, joined, n_joined);
 	kick(m->t);
@@ -982,6 +1040,10 @@ void mlog_table_request(struct mlog_table *t, const struct ulog_msg *msg)
 	uint64_t v;
 	int r;
 
+	if (is_recorded_type(msg->type))
+		record(t, MLOG_REC_REQUEST, msg->uuid, "%s seq %u luid %llx, %u bytes",
+		       ulog_type_str(msg->type), msg->seq, (unsigned long long)msg->luid,
+		       msg->data_size);
 	if (msg->type == ULOG_CTR) {
 		do_ctr(t, m, msg);
 		return;
@@ -999,6 +1061,8 @@ void mlog_table_request(struct mlog_table *t, const struct ulog_msg *msg)
 		return;
 	}
 	m->requests++;
+	if (!is_recorded_type(msg->type))
+		m->hot_requests++;
 	r = check_regions(m, msg);
 	if (r) {
 		qb_log(LOG_WARNING, "log %s: %s with a region out of range (count %llu): -EINVAL",
@@ -1230,6 +1294,7 @@ void mlog_table_status_fill(const struct mlog_table *t,
 		info->presuspended = m->presuspended;
 		info->disk_failed = m->disk_failed;
 		info->requests = m->requests;
+		info->hot_requests = m->hot_requests;
 		for (p = m->waiting; p; p = p->next)
 			info->outstanding++;
 		for (p = m->held; p; p = p->next)
@@ -1244,6 +1309,8 @@ void mlog_table_status_fill(const struct mlog_table *t,
 				const struct rlog *rl = group_rlog(m->group);
 				uint32_t k;
 
+				info->has_digest = true;
+				info->digest = rlog_digest(rl);
 				info->recovering = rlog_assignment(rl, &info->recovering_region,
 								   &info->recovering_node);
 				for (k = 0; k < info->group.n_members && k < GROUP_MAX_MEMBERS;

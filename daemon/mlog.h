@@ -27,6 +27,15 @@
 struct mlog;
 struct mlog_table;
 
+/** What an mlog_env.record event is about (the daemon maps it onto its flight recorder). */
+enum mlog_record {
+	MLOG_REC_REQUEST = 0,
+	MLOG_REC_REPLY,
+	MLOG_REC_MEMBERSHIP,
+	MLOG_REC_ERROR,
+	MLOG_REC_DISK,
+};
+
 /**
  * A cluster transport for one log group: what mlog needs from cluster/cpg.c. The transport
  * calls the mlog_transport_* functions below with the @owner it was created with.
@@ -67,6 +76,14 @@ struct mlog_env {
 	void *sync_quorum_ctx;
 	/** Local node id when the transport cannot tell yet (0 = ask the transport). */
 	uint32_t nodeid;
+	/**
+	 * Flight recorder feed, may be NULL. Called for every CTR, DTR, PRESUSPEND,
+	 * POSTSUSPEND, RESUME and STATUS request, every error reply, membership changes,
+	 * group events and disk failures; the hot requests (MARK, CLEAR, FLUSH, IN_SYNC, ...)
+	 * are only counted (mlog_info.hot_requests) so the hot path stays cheap.
+	 */
+	void (*record)(void *ctx, enum mlog_record kind, const char *uuid, const char *text);
+	void *record_ctx;
 };
 
 int mlog_table_create(struct mlog_table **out, const struct mlog_env *env);
@@ -124,13 +141,16 @@ struct mlog_info {
 	enum mlog_state state;
 	bool disk;
 	char dev[MLOG_DEV_MAX];
-	uint64_t region_size;
+	uint64_t region_size; /**< sectors (as in the CTR line) */
 	uint64_t region_count;
 	uint64_t sync_count;
 	bool presuspended;
 	bool disk_failed;
-	uint64_t requests;    /**< kernel requests handled */
-	uint64_t outstanding; /**< requests waiting for the group */
+	uint64_t requests;     /**< kernel requests handled */
+	uint64_t hot_requests; /**< of which MARK/CLEAR/FLUSH/IN_SYNC/... (not recorded) */
+	bool has_digest;       /**< digest valid (the replica exists) */
+	uint64_t digest;       /**< rlog_digest of the replica */
+	uint64_t outstanding;  /**< requests waiting for the group */
 	bool has_group;
 	struct group_status group; /**< valid when has_group */
 	/* From the replica, valid when has_group: */

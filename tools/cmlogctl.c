@@ -338,6 +338,7 @@ static void print_log_block(struct json_object *l)
 	printf("  pending     %" PRIu64 "\n", ju64(l, "pending_requests"));
 	printf("  protocol    %" PRIu64 " (gen %" PRIu64 ")\n", ju64(l, "protocol_version"),
 	       ju64(l, "gen"));
+	printf("  digest      %s\n", jstr(l, "digest"));
 }
 
 static void print_status(struct json_object *j)

@@ -5,7 +5,7 @@ set -eu
 [ "$(id -u)" -eq 0 ] || { echo "install-deps: must run as root (apt-get)" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential autoconf automake libtool pkg-config git
- corosync libcpg-dev libquorum-dev libcmap-dev libcorosync-common-dev libvotequorum-dev libcfg-dev
+ corosync libcpg-dev libquorum-dev libcmap-dev libcorosync-common-dev libvotequorum-dev libcfg-dev jq
  libqb-dev libqb-tools libnl-3-dev libcmocka-dev libjson-c-dev linux-libc-dev
  iproute2 procps psmisc util-linux kmod
  clang libclang-rt-14-dev clang-format cppcheck clang-tools valgrind

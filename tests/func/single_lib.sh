@@ -42,7 +42,8 @@ single_start_daemon() {
 	local i
 	SINGLE_RUNS=$((SINGLE_RUNS + 1))
 	SINGLE_LOG="$SINGLE_DIR/cmlogd.$SINGLE_RUNS.log"
-	cl_bg 1 "$SINGLE_LOG" "$CMLOGD" -f -d --userspace-peer --pidfile "$SINGLE_DIR/cmlogd.pid" \
+	cl_bg 1 "$SINGLE_LOG" "$CMLOGD" -f -d --userspace-peer -c /dev/null \
+		--pidfile "$SINGLE_DIR/cmlogd.pid" \
 		--state-dir "$SINGLE_DIR" "$@"
 	SINGLE_PID=$CL_LAST_PID
 	for i in $(seq 1 100); do

@@ -22,7 +22,10 @@ echo "ok - a second cmlogd refuses to start"
 kill -USR1 "$SINGLE_PID"
 for i in $(seq 1 50); do ls "$SINGLE_DIR"/cmlogd-blackbox-* >/dev/null 2>&1 && break; sleep 0.1; done
 ls "$SINGLE_DIR"/cmlogd-blackbox-* >/dev/null 2>&1 || single_fail "no blackbox dump on SIGUSR1"
-echo "ok - SIGUSR1 writes the blackbox"
+for i in $(seq 1 50); do ls "$SINGLE_DIR"/cmlogd-flight-* >/dev/null 2>&1 && break; sleep 0.1; done
+grep -q " request $U CTR seq " "$SINGLE_DIR"/cmlogd-flight-* ||
+	single_fail "no flight recorder dump with the CTR on SIGUSR1"
+echo "ok - SIGUSR1 writes the blackbox and the flight recorder"
 
 # SIGTERM with an active log is refused once
 kill -TERM "$SINGLE_PID"; sleep 1
@@ -45,7 +48,7 @@ kill -0 "$SINGLE_PID" 2>/dev/null && single_fail "two SIGTERMs did not end cmlog
 echo "ok - a second SIGTERM within 5 s exits"
 
 # daemonized start: the parent returns once the daemon is ready; the pid file names it
-cl_exec 1 "$CMLOGD" --userspace-peer --pidfile "$SINGLE_DIR/cmlogd.pid" \
+cl_exec 1 "$CMLOGD" --userspace-peer -c /dev/null --pidfile "$SINGLE_DIR/cmlogd.pid" \
 	--state-dir "$SINGLE_DIR" || single_fail "daemonized start failed"
 dpid=$(cat "$SINGLE_DIR/cmlogd.pid")
 kill -0 "$dpid" 2>/dev/null || single_fail "daemon from the pid file is not running"

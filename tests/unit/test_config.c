@@ -34,21 +34,20 @@ static const struct bad_case bad[] = {
 	{"userspace_peer = true\n", "1: bad value 'true' for userspace_peer (expected yes or no)"},
 	{"rcvbuf_bytes = 10\n", "1: bad value '10' for rcvbuf_bytes (expected 65536..67108864)"},
 	{"rcvbuf_bytes = -1\n", "1: bad value '-1' for rcvbuf_bytes"},
-	{"cpg_retry_ms = 0\n", "1: bad value '0' for cpg_retry_ms (expected 1..60000)"},
-	{"cpg_retry_ms = 99999999999\n", "1: bad value '99999999999' for cpg_retry_ms"},
-	{"cpg_retry_ms = 12abc\n", "1: bad value '12abc' for cpg_retry_ms"},
-	{"reconnect_ms = 0x10\n", "1: bad value '0x10' for reconnect_ms"},
 	{"blackbox_size = 100\n",
 	 "1: bad value '100' for blackbox_size (expected 0 or 4096..67108864)"},
 	{"flight_events = 8\n", "1: bad value '8' for flight_events"},
+	{"flight_events = 99999999999\n", "1: bad value '99999999999' for flight_events"},
+	{"flight_events = 12abc\n", "1: bad value '12abc' for flight_events"},
+	{"rcvbuf_bytes = 0x10000\n", "1: bad value '0x10000' for rcvbuf_bytes"},
+	{"cpg_retry_ms = 100\n", "1: unknown key 'cpg_retry_ms'"},
+	{"log_target = syslog\n", "1: unknown key 'log_target'"},
 	{"pidfile = run/x.pid\n",
 	 "1: bad value 'run/x.pid' for pidfile (expected an absolute file path)"},
 	{"pidfile = /run/a b\n", "1: bad value '/run/a b' for pidfile"},
 	{"ctl_service = a/b\n", "1: bad value 'a/b' for ctl_service"},
 	{"ctl_service = -x\n", "1: bad value '-x' for ctl_service"},
 	{"socket_group = a b\n", "1: bad value 'a b' for socket_group"},
-	{"log_target = journal\n",
-	 "1: bad value 'journal' for log_target (expected syslog or stderr)"},
 	{"LOG_LEVEL = info\n", "1: unknown key 'LOG_LEVEL'"},
 };
 
@@ -58,14 +57,10 @@ static void test_defaults(void **state)
 
 	conf_defaults(&c);
 	assert_int_equal(c.log_level, CONF_LOG_INFO);
-	assert_int_equal(c.log_target, CONF_LOG_SYSLOG);
 	assert_string_equal(c.ctl_service, "cmlogd");
 	assert_string_equal(c.socket_group, "");
 	assert_false(c.userspace_peer);
 	assert_int_equal(c.rcvbuf_bytes, 2097152);
-	assert_int_equal(c.cpg_retry_ms, 100);
-	assert_int_equal(c.reconnect_ms, 1000);
-	assert_int_equal(c.request_timeout_ms, 15000);
 	assert_string_equal(c.pidfile, "/run/cmlogd.pid");
 	assert_int_equal(c.blackbox_size, 1048576);
 	assert_int_equal(c.flight_events, 1024);
@@ -77,14 +72,10 @@ static void test_good(void **state)
 				   "\n"
 				   "   # indented comment\n"
 				   "log_level=debug\n"
-				   "\tlog_target   =  stderr  \r\n"
-				   "ctl_service = cm-test.1\n"
+				   "\tctl_service   =  cm-test.1  \r\n"
 				   "socket_group = cmlog_ro\n"
 				   "userspace_peer = yes\n"
 				   "rcvbuf_bytes = 65536\n"
-				   "cpg_retry_ms = 60000\n"
-				   "reconnect_ms = 100\n"
-				   "request_timeout_ms = 600000\n"
 				   "pidfile = /tmp/x/cmlogd.pid\n"
 				   "blackbox_size = 0\n"
 				   "flight_events = 16"; /* no final newline */
@@ -95,14 +86,10 @@ static void test_good(void **state)
 	assert_int_equal(conf_parse_buf(&c, "g.conf", text, strlen(text), err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_int_equal(c.log_level, CONF_LOG_DEBUG);
-	assert_int_equal(c.log_target, CONF_LOG_STDERR);
 	assert_string_equal(c.ctl_service, "cm-test.1");
 	assert_string_equal(c.socket_group, "cmlog_ro");
 	assert_true(c.userspace_peer);
 	assert_int_equal(c.rcvbuf_bytes, 65536);
-	assert_int_equal(c.cpg_retry_ms, 60000);
-	assert_int_equal(c.reconnect_ms, 100);
-	assert_int_equal(c.request_timeout_ms, 600000);
 	assert_string_equal(c.pidfile, "/tmp/x/cmlogd.pid");
 	assert_int_equal(c.blackbox_size, 0);
 	assert_int_equal(c.flight_events, 16);
@@ -150,7 +137,7 @@ static void test_bad_table(void **state)
 
 		conf_defaults(&c);
 		/* A good line first proves that nothing of a failed parse is applied. */
-		c.cpg_retry_ms = 7;
+		c.flight_events = 77;
 		before = c;
 		snprintf(want, sizeof(want), "t.conf:%s", bad[i].msg);
 		assert_int_equal(conf_parse_buf(&c, "t.conf", bad[i].text, strlen(bad[i].text), err,

@@ -14,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <qb/qbipcc.h>
+#include <qb/qbutil.h>
 
 #include "ctl_wire.h"
 #include "daemon/ctl.h"
@@ -138,6 +140,10 @@ static void test_builders(void **state)
 				 .protocol_version = 2,
 				 .gen = 8,
 				 .pending_requests = 1,
+				 .has_digest = true,
+				 .digest = 0x0123456789abcdefull,
+				 .commits_sent = 7,
+				 .synced = true,
 				 .n_members = 2,
 				 .members = mem,
 				 .n_marks = 1,
@@ -155,6 +161,9 @@ static void test_builders(void **state)
 	l.sync_count = 3;
 	l.n_members = 0;
 	l.n_marks = 0;
+	l.has_digest = false;
+	l.synced = false;
+	l.commits_sent = 0;
 	assert_int_equal(ctl_status_add_log(o, &l), 0);
 	assert_string_equal(
 		js(o),
@@ -165,12 +174,16 @@ static void test_builders(void **state)
 		"\"region_count\":3,\"sync_count\":1,\"sync_percent\":33.33,"
 		"\"in_sync\":false,\"recovering\":{\"region\":1,\"node_id\":3},"
 		"\"disk_state\":\"D\",\"writer\":3,\"protocol_version\":2,\"gen\":8,"
-		"\"pending_requests\":1,\"members\":[1,3],\"marks\":[{\"node_id\":1,"
+		"\"pending_requests\":1,\"synced\":true,\"commits_sent\":7,\"requests\":0,\"hot_"
+		"requests\":0,"
+		"\"digest\":\"0123456789abcdef\",\"members\":[1,3],\"marks\":[{\"node_id\":1,"
 		"\"regions\":5}]},{\"uuid\":\"V\",\"luid\":4,\"type\":\"core\","
 		"\"state\":\"joining\",\"region_size\":4096,\"region_count\":3,"
 		"\"sync_count\":3,\"sync_percent\":100.00,\"in_sync\":true,"
 		"\"recovering\":null,\"disk_state\":null,\"writer\":3,"
-		"\"protocol_version\":2,\"gen\":8,\"pending_requests\":1,\"members\":[],"
+		"\"protocol_version\":2,\"gen\":8,\"pending_requests\":1,\"synced\":false,"
+		"\"commits_sent\":0,\"requests\":0,\"hot_requests\":0,\"digest\":null,\"members\":["
+		"],"
 		"\"marks\":[]}]}");
 	l.uuid = NULL;
 	assert_int_equal(ctl_status_add_log(o, &l), -EINVAL);
@@ -237,6 +250,41 @@ static const struct ctl_provider tprov = {
 	.status = t_status, .show = t_show, .members = t_members, /* no cluster, no dump */
 };
 
+/* status --cluster answered later from a timer, as cmlogd does after collecting replies. */
+static void t_finish(void *data)
+{
+	struct ctl_deferred *d = data;
+
+	json_object_object_add(ctl_deferred_body(d), "late", json_object_new_boolean(1));
+	ctl_deferred_finish(d, 0);
+}
+
+static void t_finish_err(void *data)
+{
+	ctl_deferred_finish(data, -ETIMEDOUT);
+}
+
+static int t_cluster_async(void *ctx, struct ctl_deferred *d)
+{
+	static int calls;
+	qb_loop_timer_handle th;
+
+	calls++;
+	if (calls == 3)
+		return -EIO; /* refused at once */
+	return qb_loop_timer_add(ctx, QB_LOOP_LOW, 300ull * QB_TIME_NS_IN_MSEC, d,
+				 calls == 4 ? t_finish_err : t_finish, &th) == 0
+		       ? 0
+		       : -ENOMEM;
+}
+
+static const struct ctl_provider tprov_async = {
+	.status = t_status,
+	.cluster_async = t_cluster_async,
+};
+
+static const struct ctl_provider *server_prov = &tprov;
+
 static int32_t t_stop(int32_t sig, void *data)
 {
 	qb_loop_stop(data);
@@ -263,7 +311,7 @@ static int server_start(void **state)
 		int r;
 
 		close(ready[0]);
-		r = ctl_open(&ctl, loop, &cfg, &tprov, NULL);
+		r = ctl_open(&ctl, loop, &cfg, server_prov, loop);
 		/* A second ctl on another loop is refused; the same name is in use. */
 		if (r == 0 && ctl_open(&ctl2, other, &cfg, &tprov, NULL) != -EBUSY)
 			r = -1;
@@ -291,6 +339,12 @@ static int server_start(void **state)
 	assert_int_equal(c, 0);
 	close(ready[0]);
 	return 0;
+}
+
+static int server_start_async(void **state)
+{
+	server_prov = &tprov_async;
+	return server_start(state);
 }
 
 static int server_stop(void **state)
@@ -393,6 +447,70 @@ static void test_server(void **state)
 	assert_int_equal(ask(CTL_REQ_STATUS, NULL, body, sizeof(body)), 0);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A deferred reply arrives later, and the server keeps answering others meanwhile. */
+static void test_deferred(void **state)
+{
+	uint64_t req[(CTL_REQ_MAXLEN + 7) / 8];
+	static char buf[CTL_MAX_MSG];
+	qb_ipcc_connection_t *c;
+	char body[4096];
+	uint64_t t0;
+	ssize_t n;
+	int len;
+
+	/* 1: answered after the provider's 300 ms. */
+	t0 = mono_ms();
+	assert_int_equal(ask(CTL_REQ_CLUSTER, NULL, body, sizeof(body)), 0);
+	assert_true(mono_ms() - t0 >= 250);
+	assert_string_equal(body, "{\"api_version\":1,\"command\":\"cluster\",\"late\":true}");
+
+	/* 2: while one is deferred, another client's status is answered at once. */
+	len = ctl_req_encode(req, sizeof(req), CTL_REQ_CLUSTER, NULL);
+	c = qb_ipcc_connect(service, CTL_MAX_MSG);
+	assert_non_null(c);
+	{
+		struct iovec iov = {req, (size_t)len};
+
+		assert_int_equal(qb_ipcc_sendv(c, &iov, 1), len);
+	}
+	t0 = mono_ms();
+	assert_int_equal(ask(CTL_REQ_STATUS, NULL, body, sizeof(body)), 0);
+	assert_true(mono_ms() - t0 < 250);
+	n = qb_ipcc_recv(c, buf, sizeof(buf), 5000);
+	assert_true(n > (ssize_t)CTL_RESP_HDR);
+	assert_memory_equal(buf + CTL_RESP_HDR,
+			    "{\"api_version\":1,\"command\":\"cluster\",\"late\"", 37);
+	qb_ipcc_disconnect(c);
+
+	/* 3: the provider refuses at once; 4: it finishes with an error later. */
+	assert_int_equal(ask(CTL_REQ_CLUSTER, NULL, body, sizeof(body)), -EIO);
+	assert_string_equal(body, "{\"api_version\":1,\"command\":\"cluster\","
+				  "\"error\":\"Input/output error\"}");
+	assert_int_equal(ask(CTL_REQ_CLUSTER, NULL, body, sizeof(body)), -ETIMEDOUT);
+	assert_string_equal(body, "{\"api_version\":1,\"command\":\"cluster\","
+				  "\"error\":\"Connection timed out\"}");
+
+	/* 5: the client goes away before the answer: the server survives it. */
+	c = qb_ipcc_connect(service, CTL_MAX_MSG);
+	assert_non_null(c);
+	{
+		struct iovec iov = {req, (size_t)len};
+
+		assert_int_equal(qb_ipcc_sendv(c, &iov, 1), len);
+	}
+	qb_ipcc_disconnect(c);
+	usleep(500 * 1000);
+	assert_int_equal(ask(CTL_REQ_STATUS, NULL, body, sizeof(body)), 0);
+}
+
 static void test_open_args(void **state)
 {
 	struct ctl *c = (struct ctl *)1;
@@ -415,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_builders),
 		cmocka_unit_test(test_open_args),
 		cmocka_unit_test_setup_teardown(test_server, server_start, server_stop),
+		cmocka_unit_test_setup_teardown(test_deferred, server_start_async, server_stop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,6 +73,21 @@ static void test_forms_never_collide(void **state)
 	assert_memory_equal(name, "cmlog:", 6);
 }
 
+/* The daemon-wide group has a name of its own that no log uuid maps to. */
+static void test_daemon_group_reserved(void **state)
+{
+	char name[128], other[128];
+	size_t n = cmcpg_group_name(NULL, name, sizeof(name));
+
+	assert_int_equal(n, strlen(CMCPG_DAEMON_GROUP) + 1);
+	assert_string_equal(name, CMCPG_DAEMON_GROUP);
+	/* A log whose uuid is "daemon" (or the daemon group's own text) gets a log name. */
+	assert_int_not_equal(cmcpg_group_name("daemon", other, sizeof(other)), 0);
+	assert_string_not_equal(other, name);
+	assert_int_not_equal(cmcpg_group_name(CMCPG_DAEMON_GROUP, other, sizeof(other)), 0);
+	assert_string_not_equal(other, name);
+}
+
 static void test_small_buffer(void **state)
 {
 	char name[64];
@@ -87,6 +102,7 @@ int main(void)
 		cmocka_unit_test(test_longest_verbatim),
 		cmocka_unit_test(test_long_uuid_hashed),
 		cmocka_unit_test(test_forms_never_collide),
+		cmocka_unit_test(test_daemon_group_reserved),
 		cmocka_unit_test(test_small_buffer),
 	};
 
