@@ -99,8 +99,12 @@
  * live only in the stale replicas the barrier replaces. Their marks are committed again from
  * the pending set once they are synced, but until then a region they write may read clean or
  * be handed out for resync, and a recovery their kernel still runs is not carried into the
- * new state. Closing it needs the barrier to carry each member's outstanding marks and
- * assignment (a STATE format change) so the master resume keeps them.
+ * new state (another node may be given the same region). What the group does locally: the
+ * kernel's SET_REGION_SYNC(r, 1) ending a recovery that a since-dropped replica granted is
+ * answered without a message, so r stays out of sync (recovered again, writers wait) and a
+ * stale copy never marks r in sync under another node's copy. Closing the rest needs the
+ * barrier to carry each member's outstanding marks and assignment (a STATE format change)
+ * so the master resume keeps them.
  * Replies to ordered requests delivered during a round wait for the round's outcome: if this
  * member's replica is dropped, the requests are driven again in the new state (and its
  * outstanding marks committed again). SNAP carries the writer, durable_gen and disk_failed.
