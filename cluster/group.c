@@ -1045,9 +1045,11 @@ void group_set_quorate(struct group *g, bool quorate)
 	/*
 	 * A replica that lost quorum may miss what a quorate side serves from now on: it keeps
 	 * answering local reads but never again wins a barrier (no stale state overwrites the
-	 * side that served; see the header, "Membership").
+	 * side that served; see the header, "Membership"). So may a replica still being
+	 * received: its source's state is as of the barrier point, and a quorate side may
+	 * serve from here on.
 	 */
-	if (!quorate && g->synced)
+	if (!quorate && (g->synced || g->receiving))
 		g->stale = true;
 	/*
 	 * An undecided barrier waits for members to report quorum again; a stale or stateless

@@ -85,7 +85,9 @@
  *      unsynced members queue every message delivered after the barrier point, build the
  *      state from the chunks, then apply the queue in order and are synced;
  *   5. a confchg during a transfer starts a new round; partial snapshots are dropped.
- * Quorum: a synced member that loses quorum becomes stale: it keeps answering local reads,
+ * Quorum: a synced member that loses quorum becomes stale (so does one that is inquorate at
+ * any time while it receives a snapshot: the state it gets is as of the barrier point, and a
+ * quorate side may serve from then on): it keeps answering local reads,
  * never sends state-changing messages and never wins a barrier (so a partition's stale side
  * can never overwrite the side that served, even after that side lost members). When quorum
  * comes back without a membership change, a stale or stateless member multicasts STATE; a

@@ -696,9 +696,23 @@ static const struct {
 	 * GET_RESYNC_WORK was outstanding; the answer was r, so the holder's report ended a
 	 * recovery the model still ran (rule 7 "violation" of the model's own making).
 	 */
-	{2024, 4, false}, {56, 2, false},   {1583, 2, false}, {2215, 2, false},
-	{2420, 2, false}, {2629, 2, false}, {2662, 2, false}, {809, 2, true},
-	{1042, 2, true},  {1627, 2, true},  {77, 4, false},   {185, 4, false},
+	{2024, 4, false},
+	{56, 2, false},
+	{1583, 2, false},
+	{2215, 2, false},
+	{2420, 2, false},
+	{2629, 2, false},
+	{2662, 2, false},
+	{809, 2, true},
+	{1042, 2, true},
+	{1627, 2, true},
+	{77, 4, false},
+	{185, 4, false},
+	/*
+	 * A joiner finished receiving while inquorate and came out synced and not stale; at
+	 * the heal its (higher-epoch) replica won over the side that had served meanwhile.
+	 */
+	{3095, 5, true},
 };
 
 static unsigned env_uint(const char *name, unsigned dflt)
