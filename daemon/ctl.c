@@ -395,8 +395,14 @@ void ctl_close(struct ctl *ctl)
 {
 	if (!ctl)
 		return;
-	while (ctl->deferred)
-		ctl_deferred_finish(ctl->deferred, -ECANCELED);
+	/* Unlink each before finishing it, so the loop never looks at a freed entry. */
+	while (ctl->deferred) {
+		struct ctl_deferred *d = ctl->deferred;
+
+		ctl->deferred = d->next;
+		d->next = NULL;
+		ctl_deferred_finish(d, -ECANCELED);
+	}
 	qb_ipcs_destroy(ctl->svc);
 	ctl_open_count--;
 	free(ctl);

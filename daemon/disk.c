@@ -2,7 +2,8 @@
  * disk: clustered-disk log device I/O, off the event loop.
  *
  * Owns: the device fd, one worker pthread, its request queue and completion list, the
- * eventfd that wakes the loop, and the aligned I/O buffers.
+ * eventfd that wakes the loop, and the aligned I/O buffers; and the sync state files
+ * (codec, atomic writes on their own worker thread: tmp, fsync, rename, directory fsync).
  *
  * Invariants:
  *  - the loop thread never does device I/O after disk_open (the worker does pread, pwrite,
@@ -35,6 +36,7 @@
 
 #include "log/rlog.h"
 #include "daemon/disk.h"
+#include "wire.h"
 
 enum disk_op { DISK_OP_READ, DISK_OP_WRITE };
 
@@ -493,4 +495,370 @@ int disk_write(struct disk *d, uint64_t cookie, const uint8_t *buf, uint64_t off
 	r->ctx = ctx;
 	enqueue(d, r);
 	return 0;
+}
+
+/* ---- sync state files -------------------------------------------------------------------- */
+
+static uint32_t crc32_ieee(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		c ^= p[i];
+		for (k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+	}
+	return ~c;
+}
+
+int disk_state_path(const char *dir, const char *uuid, char *out, size_t cap)
+{
+	char clean[41];
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
+	size_t i, n = 0;
+	int len;
+
+	for (i = 0; uuid[i]; i++) {
+		h = (h ^ (uint8_t)uuid[i]) * 0x100000001b3ull;
+		if (n < sizeof(clean) - 1)
+			clean[n++] = (isalnum((unsigned char)uuid[i]) || uuid[i] == '-' ||
+				      uuid[i] == '_' || uuid[i] == '.')
+					     ? uuid[i]
+					     : '_';
+	}
+	clean[n] = '\0';
+	len = snprintf(out, cap, "%s/sync-%s-%016llx", dir, clean, (unsigned long long)h);
+	return len < 0 || (size_t)len >= cap ? -ENAMETOOLONG : 0;
+}
+
+size_t disk_state_size(uint64_t region_count)
+{
+	return DISK_STATE_HDR + (size_t)((region_count + 7) / 8) + 4;
+}
+
+static uint64_t bits_popcount(const uint8_t *bits, uint64_t region_count)
+{
+	uint64_t i, n = 0;
+
+	for (i = 0; i < region_count / 8; i++)
+		n += (uint64_t)__builtin_popcount(bits[i]);
+	for (i = region_count & ~UINT64_C(7); i < region_count; i++)
+		n += (bits[i / 8] >> (i % 8)) & 1u;
+	return n;
+}
+
+int disk_state_encode(uint64_t region_count, const uint8_t *sync_bits, uint8_t *buf, size_t cap)
+{
+	size_t bytes = (size_t)((region_count + 7) / 8);
+	struct wire_wr w;
+	uint8_t *bm;
+
+	if (region_count == 0 || region_count > RLOG_MAX_REGIONS)
+		return -EINVAL;
+	wire_wr_init(&w, buf, cap);
+	wire_put_bytes(&w, DISK_STATE_MAGIC, 8);
+	wire_put_le32(&w, DISK_STATE_VERSION);
+	wire_put_le32(&w, 0);
+	wire_put_le64(&w, region_count);
+	wire_put_le64(&w, bits_popcount(sync_bits, region_count));
+	bm = wire_put_space(&w, bytes);
+	if (!bm)
+		return -ENOSPC;
+	memcpy(bm, sync_bits, bytes);
+	if (region_count % 8)
+		bm[bytes - 1] &= (uint8_t)((1u << (region_count % 8)) - 1u);
+	wire_put_le32(&w, crc32_ieee(buf, w.off));
+	return w.err ? -ENOSPC : (int)w.off;
+}
+
+int disk_state_decode(const uint8_t *buf, size_t len, uint64_t region_count, uint8_t *bits,
+		      size_t bits_len, char *why, size_t why_len)
+{
+	uint32_t version, flags, crc;
+	uint64_t regions, count;
+	const uint8_t *magic, *bm;
+	size_t bytes;
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	magic = wire_get_bytes(&r, 8);
+	if (!wire_get_le32(&r, &version) || !wire_get_le32(&r, &flags) ||
+	    !wire_get_le64(&r, &regions) || !wire_get_le64(&r, &count) || !magic) {
+		snprintf(why, why_len, "truncated header (%zu bytes)", len);
+		return -EINVAL;
+	}
+	if (memcmp(magic, DISK_STATE_MAGIC, 8) != 0) {
+		snprintf(why, why_len, "bad magic");
+		return -EINVAL;
+	}
+	if (version != DISK_STATE_VERSION || flags != 0) {
+		snprintf(why, why_len, "unknown version %u / flags %#x", version, flags);
+		return -EINVAL;
+	}
+	if (regions == 0 || regions > RLOG_MAX_REGIONS) {
+		snprintf(why, why_len, "bad region count %llu", (unsigned long long)regions);
+		return -EINVAL;
+	}
+	bytes = (size_t)((regions + 7) / 8);
+	if (len != disk_state_size(regions)) {
+		snprintf(why, why_len, "truncated or oversized: %zu bytes, %zu expected", len,
+			 disk_state_size(regions));
+		return -EINVAL;
+	}
+	bm = wire_get_bytes(&r, bytes);
+	if (!bm || !wire_get_le32(&r, &crc) || crc != crc32_ieee(buf, len - 4)) {
+		snprintf(why, why_len, "bad checksum");
+		return -EINVAL;
+	}
+	if ((regions % 8 && (bm[bytes - 1] >> (regions % 8))) ||
+	    bits_popcount(bm, regions) != count) {
+		snprintf(why, why_len, "inconsistent bitmap (padding or sync count)");
+		return -EINVAL;
+	}
+	if (regions != region_count) {
+		snprintf(why, why_len, "recorded for %llu regions, the log has %llu",
+			 (unsigned long long)regions, (unsigned long long)region_count);
+		return -ESTALE;
+	}
+	if (bits_len < bytes) {
+		snprintf(why, why_len, "no room for the bitmap");
+		return -ENOSPC;
+	}
+	memcpy(bits, bm, bytes);
+	snprintf(why, why_len, "%llu of %llu regions in sync", (unsigned long long)count,
+		 (unsigned long long)regions);
+	return 0;
+}
+
+int disk_state_load(const char *path, uint64_t region_count, uint8_t *bits, size_t bits_len,
+		    char *why, size_t why_len)
+{
+	size_t max = disk_state_size(region_count) + 1, got = 0;
+	uint8_t *buf;
+	ssize_t n;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(why, why_len, "%s", strerror(errno));
+		return r;
+	}
+	buf = malloc(max);
+	if (!buf) {
+		close(fd);
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	/* One byte more than a valid file: a longer file is rejected as oversized. */
+	while (got < max) {
+		n = read(fd, buf + got, max - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			snprintf(why, why_len, "read: %s", strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	r = disk_state_decode(buf, got, region_count, bits, bits_len, why, why_len);
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+struct state_job {
+	struct state_job *next;
+	char path[DISK_STATE_PATH_MAX];
+	uint8_t *buf; /* NULL: unlink */
+	size_t len;
+};
+
+struct disk_state_writer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct state_job *head;
+	bool stop;
+	unsigned int errors;
+	int last_error;
+};
+
+static int fsync_dir_of(const char *path)
+{
+	char dir[DISK_STATE_PATH_MAX];
+	char *slash;
+	int fd, r = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) != 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int state_write_file(const struct state_job *j)
+{
+	char tmp[DISK_STATE_PATH_MAX + 8];
+	size_t off = 0;
+	ssize_t n;
+	int fd, r = 0;
+
+	if (!j->buf) {
+		if (unlink(j->path) != 0 && errno != ENOENT)
+			return -errno;
+		return fsync_dir_of(j->path);
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	while (off < j->len) {
+		n = write(fd, j->buf + off, j->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (!r && fsync(fd) != 0)
+		r = -errno;
+	if (close(fd) != 0 && !r)
+		r = -errno;
+	if (!r && rename(tmp, j->path) != 0)
+		r = -errno;
+	if (r) {
+		unlink(tmp);
+		return r;
+	}
+	return fsync_dir_of(j->path);
+}
+
+static void *state_worker(void *arg)
+{
+	struct disk_state_writer *w = arg;
+	struct state_job *j;
+	int r;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->stop && !w->head)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (!w->head)
+			break; /* stop, and everything queued is written */
+		j = w->head;
+		w->head = j->next;
+		pthread_mutex_unlock(&w->lock);
+		r = state_write_file(j);
+		free(j->buf);
+		free(j);
+		pthread_mutex_lock(&w->lock);
+		if (r) {
+			w->errors++;
+			w->last_error = r;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+int disk_state_writer_create(struct disk_state_writer **out)
+{
+	struct disk_state_writer *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	r = pthread_create(&w->thread, NULL, state_worker, w);
+	if (r) {
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return -r;
+	}
+	*out = w;
+	return 0;
+}
+
+void disk_state_writer_destroy(struct disk_state_writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+int disk_state_submit(struct disk_state_writer *w, const char *path, const uint8_t *buf, size_t len)
+{
+	struct state_job *j, **pp;
+
+	if (strlen(path) >= DISK_STATE_PATH_MAX)
+		return -ENAMETOOLONG;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	snprintf(j->path, sizeof(j->path), "%s", path);
+	if (buf) {
+		j->buf = malloc(len ? len : 1);
+		if (!j->buf) {
+			free(j);
+			return -ENOMEM;
+		}
+		memcpy(j->buf, buf, len);
+		j->len = len;
+	}
+	pthread_mutex_lock(&w->lock);
+	/* A queued, not yet started write of the same file is superseded: replace it in place. */
+	for (pp = &w->head; *pp; pp = &(*pp)->next) {
+		if (!strcmp((*pp)->path, path)) {
+			j->next = (*pp)->next;
+			free((*pp)->buf);
+			free(*pp);
+			*pp = j;
+			goto queued;
+		}
+	}
+	*pp = j;
+queued:
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+unsigned int disk_state_take_errors(struct disk_state_writer *w, int *last_error)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->errors;
+	*last_error = w->last_error;
+	w->errors = 0;
+	pthread_mutex_unlock(&w->lock);
+	return n;
 }

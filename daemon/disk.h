@@ -78,4 +78,58 @@ size_t disk_pending(const struct disk *d);
  */
 int disk_resolve_devno(const char *spec, char *path, size_t cap);
 
+/*
+ * Sync state files (daemon restart survival, man cmlogd.8). One small file per log uuid in
+ * the daemon's state directory records which regions were in sync, so that a restarted
+ * daemon answers a still-running kernel (reconnect CTR + RESUME) with the sync state the
+ * kernel itself still believes (it never asks for resync work again until a mirror resume).
+ *
+ * Format (little-endian): "CMLOGSYN" magic, le32 version (1), le32 flags (0), le64 region
+ * count, le64 sync count, the sync bitmap (ceil(regions/8) bytes, little-endian bit order,
+ * padding bits zero), le32 CRC-32 (IEEE) of everything before it.
+ */
+#define DISK_STATE_MAGIC    "CMLOGSYN"
+#define DISK_STATE_VERSION  1u
+#define DISK_STATE_HDR	    32u
+#define DISK_STATE_PATH_MAX 4096u
+
+struct disk_state_writer;
+
+/** "<dir>/sync-<sanitized uuid>-<hash>": distinct uuids never share a file. */
+int disk_state_path(const char *dir, const char *uuid, char *out, size_t cap);
+
+/** Encoded size for @region_count regions. */
+size_t disk_state_size(uint64_t region_count);
+
+/** Encode into @buf (@cap >= disk_state_size): returns the length, or -errno. */
+int disk_state_encode(uint64_t region_count, const uint8_t *sync_bits, uint8_t *buf, size_t cap);
+
+/**
+ * Decode a whole file. @bits (@bits_len >= ceil(@region_count/8)) receives the bitmap.
+ * 0 when valid for @region_count; -EINVAL (malformed, truncated, bad checksum or version),
+ * -ESTALE (valid but for another region count); @why gets a one-line reason.
+ */
+int disk_state_decode(const uint8_t *buf, size_t len, uint64_t region_count, uint8_t *bits,
+		      size_t bits_len, char *why, size_t why_len);
+
+/**
+ * Read and decode @path. Synchronous: used only at a reconnect RESUME, on a file of at most
+ * disk_state_size() bytes in the local state directory. -ENOENT when there is none.
+ */
+int disk_state_load(const char *path, uint64_t region_count, uint8_t *bits, size_t bits_len,
+		    char *why, size_t why_len);
+
+/** One worker thread that writes state files atomically (tmp, fsync, rename, dir fsync). */
+int disk_state_writer_create(struct disk_state_writer **out);
+/** Writes everything still queued, then stops the thread. */
+void disk_state_writer_destroy(struct disk_state_writer *w);
+/**
+ * Queue @buf (copied) for @path, replacing a write to the same path not yet started;
+ * @buf NULL queues an unlink. Never blocks on I/O. 0 or -errno.
+ */
+int disk_state_submit(struct disk_state_writer *w, const char *path, const uint8_t *buf,
+		      size_t len);
+/** Writes that failed since the last call (and the last error), for the loop to report. */
+unsigned int disk_state_take_errors(struct disk_state_writer *w, int *last_error);
+
 #endif /* CMLOG_DAEMON_DISK_H */

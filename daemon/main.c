@@ -45,6 +45,7 @@
 #include "daemon/flight.h"
 #include "daemon/kern.h"
 #include "daemon/logging.h"
+#include "daemon/disk.h"
 #include "daemon/mlog.h"
 #include "daemon/peers.h"
 #include "daemon/ulog_codec.h"
@@ -69,6 +70,7 @@ struct daemon {
 	qb_loop_t *loop;
 	struct kern *kern;
 	struct mlog_table *table;
+	struct disk_state_writer *state_writer; /* sync state files, written off the loop */
 	struct cmcpg_quorum *quorum;
 	struct conf conf;
 	bool has_ro_group;
@@ -1089,6 +1091,14 @@ int main(int argc, char **argv)
 	env.sync_quorum_ctx = &d;
 	env.record = on_record;
 	env.record_ctx = &d;
+	r = disk_state_writer_create(&d.state_writer);
+	if (r)
+		qb_log(LOG_WARNING,
+		       "cannot start the sync state writer (%s): a daemon restart will not keep "
+		       "in-sync regions",
+		       strerror(-r));
+	env.state_writer = d.state_writer;
+	env.state_dir = d.opts.state_dir;
 	r = mlog_table_create(&d.table, &env);
 	if (r) {
 		qb_log(LOG_ERR, "cannot create the log table: %s", strerror(-r));
@@ -1167,6 +1177,8 @@ err_table:
 	if (d.table)
 		mlog_table_destroy(d.table);
 err_loop:
+	/* After the table: its last sync state files are written before we exit. */
+	disk_state_writer_destroy(d.state_writer);
 	qb_loop_destroy(d.loop);
 err_pid:
 	fatal_flight = NULL;

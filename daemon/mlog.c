@@ -12,6 +12,12 @@
  *  - instances are keyed by (uuid, luid): two luids of one uuid coexist during a reload;
  *  - R-type requests for an unknown (uuid, luid) get -ESRCH (the kernel then re-CTRs and
  *    RESUMEs, which is how a restarted daemon recovers); DTR of an unknown log gets 0;
+ *  - the sync bitmap of every resumed, synced replica is queued to its state file (off the
+ *    loop) when the sync count drops or reaches the region count at once, else debounced;
+ *    only a RESUME after a reconnect CTR uses the file (master resume: recorded in-sync
+ *    regions handed over as clean); a fresh activation keeps sync := clean;
+ *  - a known instance the kernel post-suspended never gets -ESRCH (its RESUME could not be
+ *    answered during a reload): payload-less FLUSH and CLEAR succeed, marks get -EIO;
  *  - the device name is returned only to an initial CTR of protocol version >= 2 (never to
  *    the reconnect CTR, whose capacity is 0);
  *  - GET_SYNC_COUNT, STATUS_INFO, GET_REGION_SIZE are answered for constructed-but-not-resumed
@@ -61,6 +67,7 @@ struct mlog {
 	struct ctr_args args;
 	enum mlog_state state;
 	bool presuspended;
+	bool postsuspended; /* the kernel sent POSTSUSPEND and no RESUME since */
 	bool disk_failed;
 	struct disk *disk;
 	bool disk_in_loop;
@@ -82,7 +89,15 @@ struct mlog {
 	bool have_saved;
 	uint64_t requests;
 	uint64_t hot_requests;
+	bool reconnected;    /* created by a reconnect CTR: the kernel outlived a daemon */
+	uint64_t ss_count;   /* sync count in the last state file queued (SS_NONE: none) */
+	uint64_t ss_changed; /* ms when the sync count first differed from ss_count */
+	bool ss_changing;
+	bool ss_use_image; /* reconnect with a state file: master resume uses the image */
 };
+
+#define SS_NONE	       UINT64_MAX
+#define SS_DEBOUNCE_MS 5000u
 
 struct mlog_table {
 	struct mlog_env env;
@@ -447,7 +462,9 @@ static void start_group(struct mlog *m)
 	snprintf(p.uuid, sizeof(p.uuid), "%s", m->uuid);
 	p.type = m->args.disk ? GROUP_LOG_DISK : GROUP_LOG_CORE;
 	p.region_count = m->args.region_count;
-	p.sync_mode = m->args.sync;
+	p.sync_mode = m->ss_use_image && m->args.sync == RLOG_SYNC_FORCE ? RLOG_SYNC_DEFAULT
+									 : m->args.sync;
+	m->ss_use_image = false;
 	p.block_size = m->disk ? disk_block_size(m->disk) : 512;
 	p.my_nodeid = my_nodeid(m);
 	if (!p.my_nodeid) {
@@ -488,6 +505,181 @@ static void start_group(struct mlog *m)
 	}
 }
 
+/* ---- sync state files (restart survival) --------------------------------------------------- */
+
+/* Queue the replica's sync bitmap for this uuid's state file (written off the loop). */
+static void persist_sync(struct mlog *m, const struct rlog *rl)
+{
+	char path[DISK_STATE_PATH_MAX];
+	uint64_t n = rlog_region_count(rl), i;
+	size_t size = disk_state_size(n);
+	uint8_t *bits, *buf;
+	bool in;
+	int len;
+
+	if (!m->t->env.state_writer || !m->t->env.state_dir ||
+	    disk_state_path(m->t->env.state_dir, m->uuid, path, sizeof(path)) != 0)
+		return;
+	bits = calloc(1, (size_t)((n + 7) / 8) + 1);
+	buf = malloc(size);
+	if (!bits || !buf)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (rlog_in_sync(rl, i, &in) == 0 && in)
+			bits[i / 8] |= (uint8_t)(1u << (i % 8));
+	len = disk_state_encode(n, bits, buf, size);
+	if (len > 0 && disk_state_submit(m->t->env.state_writer, path, buf, (size_t)len) == 0) {
+		m->ss_count = rlog_sync_count(rl);
+		m->ss_changing = false;
+		qb_log(LOG_DEBUG, "log %s: sync state (%llu/%llu in sync) queued for %s", m->uuid,
+		       (unsigned long long)m->ss_count, (unsigned long long)n, path);
+	}
+out:
+	free(bits);
+	free(buf);
+}
+
+/*
+ * Keep the state file close to the replica. A sync count that went DOWN (a region left sync:
+ * a write error, a node's crash recovery) is written at once, because a stale file would call
+ * that region in sync after a restart; one that reached region_count is written at once (the
+ * state the kernel stops asking about); other increases are debounced: a lost increase only
+ * costs a conservative answer.
+ */
+static void check_persist(struct mlog *m, uint64_t now_ms)
+{
+	struct group_status st;
+	const struct rlog *rl;
+	uint64_t c;
+
+	if (!m->t->env.state_writer || !m->group || m->state != MLOG_RESUMED)
+		return;
+	group_get_status(m->group, &st);
+	rl = group_rlog(m->group);
+	if (!st.synced || st.settling || !rl)
+		return;
+	c = rlog_sync_count(rl);
+	if (c == m->ss_count) {
+		m->ss_changing = false;
+		return;
+	}
+	if (m->ss_count == SS_NONE || c < m->ss_count || c == rlog_region_count(rl)) {
+		persist_sync(m, rl);
+		return;
+	}
+	if (!m->ss_changing) {
+		m->ss_changing = true;
+		m->ss_changed = now_ms;
+	} else if (now_ms - m->ss_changed >= SS_DEBOUNCE_MS) {
+		persist_sync(m, rl);
+	}
+}
+
+/*
+ * A RESUME after a reconnect CTR: the kernel outlived the previous daemon. Its mirror keeps
+ * its own idea of what is in sync and (in_sync_hint == region_count once it was in sync)
+ * never asks for resync work again until a real mirror resume. A master resume sets
+ * sync := clean, so every region dirty on the log (written recently) would be reported out
+ * of sync forever: the kernel writes those to the primary leg only and nothing resyncs them.
+ * So the regions the state file records in sync are handed to the master resume as clean.
+ *
+ * Why marking them clean is acceptable: such a region is dirty only because the live kernel
+ * marked it for writes; the kernel did not crash, so those writes go to every leg and the
+ * kernel CLEARs the region when they complete (a CLEAR of an unmarked region is harmless).
+ * The cost: until then, the region is not dirty on the log, so a crash of this node while
+ * those writes are in flight would not resync it at the next activation. That window is
+ * bounded by the writes in flight across the daemon restart; the alternative (sync := clean)
+ * leaves the secondary leg stale forever with certainty. Only a master resume uses the image;
+ * a member that joins a live group receives the replicated state instead.
+ *
+ * Without a valid file the behaviour stays conservative, with a warning.
+ */
+static void apply_persisted_sync(struct mlog *m)
+{
+	char path[DISK_STATE_PATH_MAX], why[160];
+	uint64_t n = m->args.region_count, i, added = 0;
+	size_t bytes = (size_t)((n + 7) / 8);
+	uint8_t *bits, *img;
+	int r;
+
+	if (!m->reconnected)
+		return;
+	m->reconnected = false;
+	if (m->args.sync == RLOG_SYNC_NONE)
+		return; /* everything is in sync anyway */
+	if (!m->t->env.state_dir ||
+	    disk_state_path(m->t->env.state_dir, m->uuid, path, sizeof(path)) != 0) {
+		r = -ENOENT;
+		snprintf(why, sizeof(why), "no state directory");
+		goto conservative;
+	}
+	bits = calloc(1, bytes + 1);
+	if (!bits) {
+		r = -ENOMEM;
+		snprintf(why, sizeof(why), "out of memory");
+		goto conservative;
+	}
+	r = disk_state_load(path, n, bits, bytes, why, sizeof(why));
+	if (r) {
+		free(bits);
+		goto conservative;
+	}
+	img = calloc(1, bytes + 1);
+	if (!img) {
+		free(bits);
+		r = -ENOMEM;
+		snprintf(why, sizeof(why), "out of memory");
+		goto conservative;
+	}
+	if (m->image)
+		memcpy(img, m->image,
+		       (size_t)((m->image_regions < n ? m->image_regions : n) + 7) / 8);
+	if (m->image && m->image_regions < n) {
+		/* Bits past the disk's region count are not clean: drop them from the copy. */
+		for (i = m->image_regions; i < n; i++)
+			img[i / 8] &= (uint8_t) ~(1u << (i % 8));
+	}
+	for (i = 0; i < n; i++) {
+		if ((bits[i / 8] >> (i % 8)) & 1u && !((img[i / 8] >> (i % 8)) & 1u)) {
+			img[i / 8] |= (uint8_t)(1u << (i % 8));
+			added++;
+		}
+	}
+	free(bits);
+	free(m->image);
+	m->image = img;
+	m->image_regions = n;
+	/* "sync" would force a full resync the live kernel never asks for: use the file. */
+	m->ss_use_image = true;
+	qb_log(LOG_NOTICE,
+	       "log %s/%llx: reconnect after a daemon restart: sync state from %s (%s); %llu "
+	       "dirty regions kept in sync",
+	       m->uuid, (unsigned long long)m->luid, path, why, (unsigned long long)added);
+	return;
+conservative:
+	qb_log(LOG_WARNING,
+	       "log %s/%llx: reconnect after a daemon restart without a usable sync state file "
+	       "(%s%s%s): dirty regions are out of sync and the kernel will not resync them "
+	       "until the next mirror resume (suspend + resume the device)",
+	       m->uuid, (unsigned long long)m->luid, r == -ENOENT ? "none: " : "", why,
+	       r == -ESTALE ? ", ignored" : "");
+}
+
+/* The device is gone (DTR of the last instance of its uuid): so is its state file. */
+static void forget_sync_state(struct mlog_table *t, const struct mlog *m)
+{
+	char path[DISK_STATE_PATH_MAX];
+	const struct mlog *o;
+
+	if (!t->env.state_writer || !t->env.state_dir)
+		return;
+	for (o = t->list; o; o = o->next)
+		if (o != m && strcmp(o->uuid, m->uuid) == 0)
+			return;
+	if (disk_state_path(t->env.state_dir, m->uuid, path, sizeof(path)) == 0)
+		disk_state_submit(t->env.state_writer, path, NULL, 0);
+}
+
 static void on_disk_read(void *ctx, const struct disk_read_result *res)
 {
 	struct mlog *m = ctx;
@@ -518,6 +710,7 @@ static void on_disk_read(void *ctx, const struct disk_read_result *res)
 		}
 	}
 	m->image_regions = m->image ? n : 0;
+	apply_persisted_sync(m);
 	set_state(m, MLOG_RESUMING, "disk read");
 	start_group(m);
 	kick(m->t);
@@ -544,6 +737,35 @@ static void take_core_image(struct mlog *m)
 	qb_log(LOG_INFO, "log %s/%llx: starting from the clean bits of %s/%llx (%llu regions)",
 	       m->uuid, (unsigned long long)m->luid, src->uuid, (unsigned long long)src->luid,
 	       (unsigned long long)src->saved_regions);
+}
+
+/*
+ * A write-path request for an instance the kernel has post-suspended (kernel-protocol.md s7,
+ * s9). With integrated_flush, userspace_dtr (and a flush_work racing postsuspend) runs a
+ * pending delayed FLUSH - no payload - after POSTSUSPEND. -ESRCH here would be fatal: the
+ * kernel would loop CTR + RESUME for the old luid of a reload, and that RESUME can never be
+ * honoured while the new luid holds the group, so `dmsetup resume` hangs. So:
+ *  - FLUSH without payload: 0. Every mark of this instance was committed before its
+ *    POSTSUSPEND was answered (the group finishes the suspend only after the last commit);
+ *  - CLEAR_REGION: 0. Clears are lazy; a dirty bit left on the log costs a resync, no data;
+ *  - MARK_REGION, FLUSH with payload, SET_REGION_SYNC: cannot be sent by a 6.1 kernel after
+ *    POSTSUSPEND (dm core drained every bio and mirror_presuspend stopped recovery before
+ *    POSTSUSPEND; marks are queued only by writes). Should one arrive anyway we cannot make
+ *    it durable (no group), so -EIO: the mirror records a log failure instead of writing
+ *    regions it believes are marked, and no reconnect loop starts.
+ */
+static void do_after_postsuspend(struct mlog *m, const struct ulog_msg *msg)
+{
+	if ((msg->type == ULOG_FLUSH && msg->data_size == 0) || msg->type == ULOG_CLEAR_REGION) {
+		qb_log(LOG_DEBUG, "log %s/%llx: %s after POSTSUSPEND: nothing to do", m->uuid,
+		       (unsigned long long)m->luid, ulog_type_str(msg->type));
+		queue_reply(m->t, msg, 0, NULL, 0);
+		return;
+	}
+	qb_log(LOG_WARNING,
+	       "log %s/%llx: %s after POSTSUSPEND (%u bytes): cannot be made durable: -EIO",
+	       m->uuid, (unsigned long long)m->luid, ulog_type_str(msg->type), msg->data_size);
+	queue_reply(m->t, msg, -EIO, NULL, 0);
 }
 
 static void do_resume(struct mlog *m, const struct ulog_msg *msg)
@@ -581,6 +803,7 @@ static void do_resume(struct mlog *m, const struct ulog_msg *msg)
 		return;
 	}
 	m->presuspended = false;
+	m->postsuspended = false;
 	m->disk_failed = false;
 	m->resume_token = ++t->next_token;
 	if (m->args.disk) {
@@ -599,6 +822,7 @@ static void do_resume(struct mlog *m, const struct ulog_msg *msg)
 		return;
 	}
 	take_core_image(m);
+	apply_persisted_sync(m);
 	set_state(m, MLOG_RESUMING, "RESUME");
 	start_group(m);
 }
@@ -982,6 +1206,8 @@ static void do_ctr(struct mlog_table *t, struct mlog *m, const struct ulog_msg *
 		m->luid = msg->luid;
 		m->args = args;
 		m->state = MLOG_CONSTRUCTED;
+		m->reconnected = args.reconnect;
+		m->ss_count = SS_NONE;
 		if (args.disk) {
 			r = open_disk(m);
 			if (r) {
@@ -1075,6 +1301,7 @@ void mlog_table_request(struct mlog_table *t, const struct ulog_msg *msg)
 		qb_log(LOG_INFO, "log %s/%llx: destroyed (state %s)", m->uuid,
 		       (unsigned long long)m->luid, mlog_state_str(m->state));
 		unlink_instance(t, m);
+		forget_sync_state(t, m);
 		mlog_free(m, -ESRCH);
 		queue_reply(t, msg, 0, NULL, 0);
 		return;
@@ -1093,6 +1320,7 @@ void mlog_table_request(struct mlog_table *t, const struct ulog_msg *msg)
 		queue_reply(t, msg, 0, NULL, 0);
 		return;
 	case ULOG_POSTSUSPEND:
+		m->postsuspended = true;
 		if (m->state == MLOG_RESUMED && m->group) {
 			set_state(m, MLOG_SUSPENDING, "POSTSUSPEND");
 			route_to_group(m, msg);
@@ -1139,9 +1367,20 @@ void mlog_table_request(struct mlog_table *t, const struct ulog_msg *msg)
 		reply_pair(t, msg, 0, conservative_sync_count(m) == m->args.region_count ? v : 0);
 		return;
 	default:
+		break;
+	}
+	if (m->postsuspended) {
+		do_after_postsuspend(m, msg);
+		return;
+	}
+	switch (msg->type) {
+	default:
 		/*
-		 * MARK/CLEAR/FLUSH/SET_REGION_SYNC for a log that is not active: we cannot make
-		 * them durable; -ESRCH makes the kernel re-CTR and RESUME, then retry.
+		 * MARK/CLEAR/FLUSH/SET_REGION_SYNC for a log that is constructed but not resumed,
+		 * or whose group failed under a resumed kernel: we cannot make them durable;
+		 * -ESRCH makes the kernel re-CTR and RESUME (which this instance will answer:
+		 * it is not post-suspended), then retry. This is how a concurrent kernel thread
+		 * catches up when another one is in the middle of the reconnect CTR + RESUME.
 		 */
 		qb_log(LOG_WARNING, "log %s: %s while %s: -ESRCH", m->uuid,
 		       ulog_type_str(msg->type), mlog_state_str(m->state));
@@ -1162,6 +1401,11 @@ static void save_and_drop_group(struct mlog *m)
 		return;
 	rl = group_rlog(m->group);
 	if (rl) {
+		struct group_status st;
+
+		group_get_status(m->group, &st);
+		if (st.synced && !st.settling)
+			persist_sync(m, rl);
 		bytes = (rlog_region_count(rl) + 7) / 8;
 		free(m->saved_clean);
 		m->saved_clean = malloc(bytes ? bytes : 1);
@@ -1178,6 +1422,19 @@ static void save_and_drop_group(struct mlog *m)
 	drop_group(m);
 }
 
+/* Answer parked requests again from the instance's current (local) state. */
+static void redispatch_list(struct mlog_table *t, struct mlog_pending **list)
+{
+	struct mlog_pending *p, *all = *list;
+
+	*list = NULL;
+	while ((p = all) != NULL) {
+		all = p->next;
+		mlog_table_request(t, &p->msg);
+		free(p);
+	}
+}
+
 static void reap(struct mlog_table *t)
 {
 	struct mlog *m;
@@ -1188,10 +1445,16 @@ static void reap(struct mlog_table *t)
 			m->want_leave = false;
 			fail_list(t, &m->held, -ESRCH);
 			save_and_drop_group(m);
-			/* Stragglers after the suspend finished (status-driven GET_SYNC_COUNT...). */
-			fail_list(t, &m->waiting, -ESRCH);
 			if (m->state == MLOG_SUSPENDING)
 				set_state(m, MLOG_SUSPENDED, "group finished");
+			/*
+			 * Stragglers after the suspend finished (status-driven GET_SYNC_COUNT, a
+			 * delayed FLUSH racing POSTSUSPEND): answered as a post-suspended
+			 * instance answers them, never -ESRCH (see do_after_postsuspend).
+			 */
+			if (m->postsuspended && m->state == MLOG_SUSPENDED)
+				redispatch_list(t, &m->waiting);
+			fail_list(t, &m->waiting, -ESRCH);
 			if (m->transport)
 				t->env.transport->leave(m->transport);
 		}
@@ -1227,9 +1490,23 @@ void mlog_table_tick(struct mlog_table *t, uint64_t now_ms)
 {
 	struct mlog *m;
 
-	for (m = t->list; m; m = m->next)
+	int err = 0;
+	unsigned int failed;
+
+	for (m = t->list; m; m = m->next) {
 		if (m->group)
 			group_tick(m->group, now_ms);
+		check_persist(m, now_ms);
+	}
+	if (t->env.state_writer) {
+		failed = disk_state_take_errors(t->env.state_writer, &err);
+		if (failed)
+			qb_log(LOG_ERR,
+			       "%u sync state file writes in %s failed (last: %s): a daemon "
+			       "restart "
+			       "may not keep in-sync regions",
+			       failed, t->env.state_dir, strerror(-err));
+	}
 }
 
 void mlog_table_poll_disks(struct mlog_table *t)
@@ -1350,6 +1627,14 @@ void mlog_table_destroy(struct mlog_table *t)
 		return;
 	while ((m = t->list) != NULL) {
 		t->list = m->next;
+		/* Clean shutdown: the last sync state, for the kernel the next daemon will serve. */
+		if (m->group && m->state == MLOG_RESUMED) {
+			struct group_status st;
+
+			group_get_status(m->group, &st);
+			if (st.synced && !st.settling && group_rlog(m->group))
+				persist_sync(m, group_rlog(m->group));
+		}
 		if (m->transport && !m->transport_left)
 			t->env.transport->leave(m->transport);
 		mlog_free(m, -ESRCH);

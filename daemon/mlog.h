@@ -26,6 +26,7 @@
 
 struct mlog;
 struct mlog_table;
+struct disk_state_writer;
 
 /** What an mlog_env.record event is about (the daemon maps it onto its flight recorder). */
 enum mlog_record {
@@ -74,6 +75,13 @@ struct mlog_env {
 	 */
 	void (*sync_quorum)(void *ctx);
 	void *sync_quorum_ctx;
+	/**
+	 * Sync state files (daemon restart survival): written by @state_writer (off the loop)
+	 * into @state_dir. Both NULL: nothing is persisted and a reconnect RESUME is
+	 * conservative (sync := clean).
+	 */
+	struct disk_state_writer *state_writer;
+	const char *state_dir;
 	/** Local node id when the transport cannot tell yet (0 = ask the transport). */
 	uint32_t nodeid;
 	/**

@@ -430,8 +430,14 @@ void peers_destroy(struct peers *p)
 {
 	if (!p)
 		return;
-	while (p->queries)
-		query_complete(p->queries, -ECANCELED);
+	/* Unlink each before completing it, so the loop never looks at a freed entry. */
+	while (p->queries) {
+		struct peers_query *q = p->queries;
+
+		p->queries = q->next;
+		q->next = NULL;
+		query_complete(q, -ECANCELED);
+	}
 	drop_outbox(p);
 	/* cmcpg_destroy finalizes the handle: corosync removes us from the group. */
 	cmcpg_destroy(p->cpg);

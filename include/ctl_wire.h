@@ -83,7 +83,7 @@ static inline int ctl_req_encode(void *buf, size_t cap, uint32_t id, const char 
 
 	if (!ctl_req_id_valid(id) || alen > CTL_ARG_MAX)
 		return -EINVAL;
-	for (i = 0; i < alen; i++)
+	for (i = 0; arg && i < alen; i++)
 		if (arg[i] < 0x21 || arg[i] > 0x7e)
 			return -EINVAL;
 	len = CTL_REQ_FIXED + alen;

@@ -133,6 +133,7 @@ static int floor_decode(const void *msg, size_t len, struct floor_hdr *hd)
 {
 	struct wire_rd r;
 
+	memset(hd, 0, sizeof(*hd));
 	wire_rd_init(&r, msg, len);
 	wire_get_le32(&r, &hd->magic);
 	wire_get_le16(&r, &hd->version);
@@ -327,14 +328,15 @@ static int floor_wait_own(struct floor *f, uint64_t target)
 
 static int floor_connect(struct floor *f)
 {
-	cpg_model_v1_data_t model = {
-		.model = CPG_MODEL_V1,
-		.cpg_deliver_fn = floor_deliver,
-		.cpg_confchg_fn = floor_confchg,
-	};
+	cpg_model_v1_data_t model;
 	uint32_t max_msg = 0;
 	cs_error_t err = CS_OK;
 	unsigned int tries;
+
+	memset(&model, 0, sizeof(model));
+	model.model = CPG_MODEL_V1;
+	model.cpg_deliver_fn = floor_deliver;
+	model.cpg_confchg_fn = floor_confchg;
 
 	/* corosync may still be starting or syncing: retry as testcpg does, with growing sleeps. */
 	for (tries = 0; tries < FLOOR_INIT_TRIES; tries++) {

@@ -7,6 +7,8 @@
 #   single_kill_daemon [sig]    signal cmlogd (default KILL) and wait for it to exit
 #   single_standin args...      run the kernel stand-in in the node
 #   single_driver args...       run tests/func/daemon_driver in the node
+#   single_state_file UUID      path of cmlogd's sync state file for UUID (glob match)
+#   single_wait_state UUID N    wait until that file records N regions in sync
 # Variables: SINGLE_DIR (node dir), SINGLE_PID (cmlogd pid), SINGLE_LOG (its log).
 
 . "$top_srcdir/tests/func/cluster.sh"
@@ -73,4 +75,26 @@ single_driver() {
 single_fail() {
 	SINGLE_FAILED=1
 	cl_fail "$@"
+}
+
+# The sync state file of a uuid (daemon/disk.c disk_state_path: "sync-<uuid>-<hash>").
+single_state_file() {
+	local f
+	for f in "$SINGLE_DIR"/sync-"${1:0:40}"-*; do
+		case "$f" in *.tmp) continue ;; esac
+		[ -f "$f" ] && { echo "$f"; return 0; }
+	done
+	return 1
+}
+
+# Wait (5 s at most) until the state file of $1 records $2 regions in sync (le64 at 24).
+single_wait_state() {
+	local i f n
+	for i in $(seq 1 50); do
+		f=$(single_state_file "$1") &&
+			n=$(od -A n -t u8 -j 24 -N 8 "$f" 2>/dev/null | tr -d ' ') &&
+			[ "$n" = "$2" ] && return 0
+		sleep 0.1
+	done
+	single_fail "no sync state file for $1 with $2 regions in sync (last: ${n:-none})"
 }

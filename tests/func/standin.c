@@ -631,7 +631,7 @@ static void sc_badinput(struct sc *c)
 	len = frame(c, &l, 8, &r0, 8, f, sizeof(f), &seq);
 	put32(f + 20, 2);
 	bad_frame(c, f, len, seq, BE_SILENT, "connector id {7,2}: ignored");
-	len = frame(c, &l, 8, &r0, 8, f, sizeof(f), &seq);
+	(void)frame(c, &l, 8, &r0, 8, f, sizeof(f), &seq);
 	bad_frame(c, f, 20, seq, BE_SILENT, "20-byte datagram: ignored");
 	len = frame(c, &l, 8, &r0, 8, f, sizeof(f), &seq);
 	put16(f + 4, 16);
@@ -647,12 +647,12 @@ static void sc_badinput(struct sc *c)
 	len = frame(c, &l, 8, &r0, 8, f, sizeof(f), &seq);
 	put16(f + 32, 300); /* cn_msg.len beyond nlmsg_len */
 	bad_frame(c, f, len, seq, BE_EAGAIN, "cn_msg.len beyond nlmsg_len: ack EAGAIN");
-	len = frame(c, &l, 8, &r0, 8, f, sizeof(f), &seq);
+	(void)frame(c, &l, 8, &r0, 8, f, sizeof(f), &seq);
 	bad_frame(c, f, 100, seq, BE_EAGAIN, "truncated datagram (100 of 204 bytes): ack EAGAIN");
 	len = frame(c, &l, 8, &r0, 8, f, sizeof(f), &seq);
 	memset(f + len, 0x5a, 12);
 	bad_frame(c, f, len + 12, seq, BE_EAGAIN, "trailing bytes after the message: ack EAGAIN");
-	len = frame(c, &l, 8, &r0, 8, f, sizeof(f), &seq);
+	(void)frame(c, &l, 8, &r0, 8, f, sizeof(f), &seq);
 	put16(f + 32, 100);
 	put32(f, 136);
 	bad_frame(c, f, 136, seq, BE_EAGAIN, "cn_msg.len 100 (< request struct): ack EAGAIN");
@@ -799,7 +799,8 @@ static bool echo_stat(struct sc *c, const char *key, uint64_t *v)
 	snprintf(pat, sizeof(pat), "%s=", key);
 	p = strstr((char *)rep.data, pat);
 	if (!check(c, p != NULL, "kern_echo reports a counter", "no \"%s\" in \"%s\"", key,
-		   (char *)rep.data))
+		   (char *)rep.data) ||
+	    !p)
 		return false;
 	*v = strtoull(p + strlen(pat), NULL, 10);
 	return true;

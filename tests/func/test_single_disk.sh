@@ -38,14 +38,57 @@ single_driver --uuid "$U" --luid 0x4200 "ctr:1024 clustered-disk $DEV 8" resume 
 [ "$(byte 1027)" = bf ] || single_fail "disk log B: region 30 not marked (byte $(byte 1027))"
 echo "ok - RESUME reads the clean bitmap back; region 30 marked on the device"
 
-# C: SIGKILL with log B active, restart, reconnect as the kernel does: the disk is reread
+# C: SIGKILL with log B active, restart, reconnect as the kernel does (Bug B, man cmlogd.8
+# "restart survival"): the kernel did not restart, so what the state file records in sync
+# stays in sync even where the device says dirty (region 30, marked by B: the kernel wrote it
+# to every leg and never asks for resync work again); what was out of sync (1, 9, 17: never
+# copied) stays out of sync.
+single_wait_state "$U" 125
 single_kill_daemon KILL
 single_start_daemon
 single_driver --uuid "$U" --luid 0x4200 esrch:in-sync:2 \
 	"ctr-reconnect:1024 clustered-disk $DEV 8" resume \
-	in-sync:30=0 in-sync:1=0 in-sync:2=1 sync-count=124 presuspend postsuspend dtr ||
+	in-sync:30=1 in-sync:1=0 in-sync:17=0 in-sync:2=1 sync-count=125 ||
 	single_fail "disk log C: reconnect after SIGKILL"
-echo "ok - after SIGKILL + restart the regions marked on the device are resynced, the rest kept"
+grep -q 'sync state from' "$SINGLE_LOG" || single_fail "disk log C: state file not used"
+echo "ok - after SIGKILL + restart + reconnect: in-sync regions kept (dirty 30 too), 1/9/17 not"
+
+# C2: the same without a state file: conservative (sync := clean) with a clear warning.
+# Region 30 is clean on the device now: C handed it to the master resume as clean (the
+# documented cost: its dirty bit is gone until the kernel marks it again).
+single_driver --uuid "$U" --luid 0x4200 flush:31 || single_fail "disk log C2: mark 31"
+single_kill_daemon KILL
+rm -f "$SINGLE_DIR"/sync-*
+single_start_daemon
+single_driver --uuid "$U" --luid 0x4200 "ctr-reconnect:1024 clustered-disk $DEV 8" resume \
+	in-sync:30=1 in-sync:31=0 in-sync:2=1 sync-count=124 presuspend postsuspend dtr ||
+	single_fail "disk log C2: reconnect without a state file"
+grep -q 'without a usable sync state file' "$SINGLE_LOG" || single_fail "disk log C2: no warning"
+# the unlink is queued to the state writer thread: allow it a moment
+for i in $(seq 1 50); do single_state_file "$U" >/dev/null || break; sleep 0.1; done
+single_state_file "$U" >/dev/null && single_fail "disk log C2: DTR left the state file"
+echo "ok - without a state file the reconnect is conservative and says so; DTR removes the file"
+
+# E: a log driven fully in sync (all clean on the device), then writes, SIGKILL, restart and
+# the kernel's reconnect: every region stays in sync (GET_SYNC_COUNT == region_count).
+truncate -s 0 "$DEV"; truncate -s 1M "$DEV"
+single_driver --uuid "$U-e" --luid 0x4400 "ctr:1024 clustered-disk $DEV 8 nosync" resume \
+	presuspend postsuspend dtr || single_fail "disk log E: all clean"
+single_driver --uuid "$U-e" --luid 0x4401 "ctr:1024 clustered-disk $DEV 8" resume \
+	sync-count=128 flush:4,5 mark:6 flush || single_fail "disk log E: in sync, then writes"
+single_wait_state "$U-e" 128
+[ "$(byte 1024)" = 8f ] || single_fail "disk log E: regions 4-6 not dirty (byte $(byte 1024))"
+single_kill_daemon KILL
+single_start_daemon
+single_driver --uuid "$U-e" --luid 0x4401 esrch:in-sync:4 \
+	"ctr-reconnect:1024 clustered-disk $DEV 8" resume in-sync:4=1 in-sync:5=1 in-sync:6=1 \
+	sync-count=128 clear:4,5,6 flush mark:7 flush || single_fail "disk log E: reconnect"
+echo "ok - fully in sync, dirty regions, SIGKILL, restart, reconnect: still 128/128 in sync"
+# a normal (non-reconnect) activation after that ignores the file: a crash resyncs dirty ones
+single_driver --uuid "$U-e" --luid 0x4401 presuspend postsuspend dtr || single_fail "E: remove"
+single_driver --uuid "$U-e" --luid 0x4402 "ctr:1024 clustered-disk $DEV 8" resume \
+	in-sync:7=0 sync-count=127 presuspend postsuspend dtr || single_fail "disk log E: fresh CTR"
+echo "ok - a fresh activation still resyncs the regions dirty on the device"
 
 # D: a real block device (loop) named as "maj:min", as LVM's tables do: O_DIRECT, BLKSSZGET,
 # /sys/dev/block resolution, and the CTR reply names the device as "maj:min".

@@ -11,6 +11,23 @@ L=0x7000
 single_driver --uuid "$U" --luid $L "ctr:1024 clustered-core 8" resume mark:4 flush \
 	in-sync:4=0 sync-count=0 || single_fail "activation"
 
+# Table reload with integrated_flush: the kernel runs the old luid's delayed FLUSH (no
+# payload) after its POSTSUSPEND (userspace_dtr). It must succeed, not -ESRCH (the reconnect
+# RESUME of the old luid would hang `dmsetup resume`).
+R="single-reload-$CL_RUN_ID"
+single_driver --uuid "$R" --luid 0x10 "ctr:1024 clustered-core 8" resume \
+	flush:3 || single_fail "reload: old table"
+single_driver --uuid "$R" --luid 0x11 "ctr:1024 clustered-core 8" ||
+	single_fail "reload: new table CTR"
+single_driver --uuid "$R" --luid 0x10 presuspend postsuspend flush clear:3 ||
+	single_fail "reload: FLUSH after POSTSUSPEND of the old luid"
+single_driver --uuid "$R" --luid 0x11 resume flush:4 || single_fail "reload: RESUME of the new luid"
+single_driver --uuid "$R" --luid 0x10 flush dtr || single_fail "reload: late FLUSH + DTR of the old luid"
+single_driver --uuid "$R" --luid 0x11 in-sync:5=0 flush:5 presuspend postsuspend flush dtr ||
+	single_fail "reload: new luid after the old one left"
+grep -q "FLUSH while suspended: -ESRCH" "$SINGLE_LOG" && single_fail "reload: -ESRCH answered"
+echo "ok - reload: the old luid's late FLUSH (after POSTSUSPEND) and DTR succeed"
+
 # a second daemon refuses to start while the first holds the pid file lock
 if cl_exec 1 "$CMLOGD" -f --pidfile "$SINGLE_DIR/cmlogd.pid" >"$SINGLE_DIR/second.out" 2>&1; then
 	single_fail "a second cmlogd started"

@@ -29,7 +29,7 @@
 
 static void test_req_roundtrip(void **state)
 {
-	uint64_t buf[(CTL_REQ_MAXLEN + 7) / 8];
+	uint64_t buf[(CTL_REQ_MAXLEN + 7) / 8] = {0};
 	struct ctl_req r;
 	int len;
 

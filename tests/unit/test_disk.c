@@ -381,6 +381,110 @@ static void test_order_and_close_with_queue(void **state)
 	f->d = NULL;
 }
 
+/* ---- sync state files -------------------------------------------------------------------- */
+
+static void test_state_codec(void **state)
+{
+	uint8_t bits[2] = {0xF5, 0xFF}, out[2], buf[64], bad[64];
+	char why[160];
+	size_t size = disk_state_size(13);
+	int len;
+
+	(void)state;
+	assert_int_equal(size, DISK_STATE_HDR + 2 + 4);
+	len = disk_state_encode(13, bits, buf, sizeof(buf));
+	assert_int_equal(len, (int)size);
+	/* padding bits above region 12 are stored as zero; 11 of 13 in sync */
+	assert_int_equal(buf[DISK_STATE_HDR + 1], 0x1F);
+	assert_int_equal(buf[24], 11);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(disk_state_decode(buf, size, 13, out, sizeof(out), why, sizeof(why)), 0);
+	assert_int_equal(out[0], 0xF5);
+	assert_int_equal(out[1], 0x1F);
+	assert_non_null(strstr(why, "11 of 13"));
+	assert_int_equal(disk_state_encode(13, bits, buf, size - 1), -ENOSPC);
+	assert_int_equal(disk_state_encode(0, bits, buf, sizeof(buf)), -EINVAL);
+	len = disk_state_encode(13, bits, buf, sizeof(buf));
+
+	/* truncated anywhere: rejected */
+	for (size_t n = 0; n < size; n++)
+		assert_int_equal(disk_state_decode(buf, n, 13, out, sizeof(out), why, sizeof(why)),
+				 -EINVAL);
+	assert_non_null(strstr(why, "truncated"));
+	/* one flipped bit anywhere: rejected (magic, version, count or checksum) */
+	for (size_t n = 0; n < size; n++) {
+		memcpy(bad, buf, size);
+		bad[n] ^= 0x08;
+		assert_int_equal(
+			disk_state_decode(bad, size, 13, out, sizeof(out), why, sizeof(why)),
+			-EINVAL);
+	}
+	memcpy(bad, buf, size);
+	bad[DISK_STATE_HDR] ^= 0x02;
+	assert_int_equal(disk_state_decode(bad, size, 13, out, sizeof(out), why, sizeof(why)),
+			 -EINVAL);
+	assert_string_equal(why, "bad checksum");
+	/* valid, but for another region count: ignored with a message */
+	assert_int_equal(disk_state_decode(buf, size, 16, out, sizeof(out), why, sizeof(why)),
+			 -ESTALE);
+	assert_non_null(strstr(why, "13 regions"));
+	/* no room for the bitmap */
+	assert_int_equal(disk_state_decode(buf, size, 13, out, 1, why, sizeof(why)), -ENOSPC);
+}
+
+static void test_state_path(void **state)
+{
+	char a[256], b[256];
+
+	(void)state;
+	assert_int_equal(disk_state_path("/var/lib/cmlog", "LVM-abc/../x", a, sizeof(a)), 0);
+	assert_non_null(strstr(a, "/var/lib/cmlog/sync-LVM-abc_.._x-"));
+	assert_null(strchr(a + strlen("/var/lib/cmlog/"), '/'));
+	/* distinct uuids that sanitize alike still get distinct files */
+	assert_int_equal(disk_state_path("/d", "LVM-abc/../x", b, sizeof(b)), 0);
+	assert_int_equal(disk_state_path("/d", "LVM-abc_.._x", a, sizeof(a)), 0);
+	assert_string_not_equal(a, b);
+	assert_int_equal(disk_state_path("/d", "u", a, 8), -ENAMETOOLONG);
+}
+
+static void test_state_writer(void **state)
+{
+	struct disk_state_writer *w;
+	char dir[] = "/tmp/cmlog-state-XXXXXX", path[256], why[160];
+	uint8_t bits[1] = {0x0F}, buf[64], out[1];
+	int len, err;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(disk_state_path(dir, "uuid-1", path, sizeof(path)), 0);
+	assert_int_equal(disk_state_load(path, 8, out, 1, why, sizeof(why)), -ENOENT);
+	assert_int_equal(disk_state_writer_create(&w), 0);
+	len = disk_state_encode(8, bits, buf, sizeof(buf));
+	assert_true(len > 0);
+	/* a later write of the same file supersedes an earlier one */
+	assert_int_equal(disk_state_submit(w, path, buf, (size_t)len), 0);
+	bits[0] = 0xFF;
+	len = disk_state_encode(8, bits, buf, sizeof(buf));
+	assert_int_equal(disk_state_submit(w, path, buf, (size_t)len), 0);
+	disk_state_writer_destroy(w); /* drains the queue */
+	assert_int_equal(disk_state_load(path, 8, out, 1, why, sizeof(why)), 0);
+	assert_int_equal(out[0], 0xFF);
+	assert_int_equal(disk_state_load(path, 9, out, 1, why, sizeof(why)), -ESTALE);
+
+	/* unlink job; a write into a missing directory is counted as an error */
+	assert_int_equal(disk_state_writer_create(&w), 0);
+	assert_int_equal(disk_state_submit(w, path, NULL, 0), 0);
+	assert_int_equal(disk_state_submit(w, "/nonexistent-cmlog/x", buf, (size_t)len), 0);
+	for (int i = 0; i < 200 && access(path, F_OK) == 0; i++)
+		usleep(5000);
+	for (int i = 0; i < 200 && disk_state_take_errors(w, &err) == 0; i++)
+		usleep(5000);
+	assert_int_equal(err, -ENOENT);
+	disk_state_writer_destroy(w);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +499,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_bad_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_and_close_with_queue, setup, teardown),
+		cmocka_unit_test(test_state_codec),
+		cmocka_unit_test(test_state_path),
+		cmocka_unit_test(test_state_writer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "cluster/group.h"
+#include "daemon/disk.h"
 #include "daemon/mlog.h"
 #include "log/rlog.h"
 
@@ -618,16 +619,37 @@ static void test_suspend_reload(void **state)
 	m = mk(ULOG_POSTSUSPEND, U, 1);
 	assert_null(req(t, &m));
 	assert_int_equal(g->reqs[1].type, GROUP_REQ_POSTSUSPEND);
+	/* a delayed FLUSH racing POSTSUSPEND: parked at the group, left unanswered by it */
+	struct ulog_msg late = mk(ULOG_FLUSH, U, 1);
+
+	assert_null(req(t, &late));
 	group_answer(g, 1, 0, 0, 0);
 	mlog_table_pump(t); /* before-sleep: leave + drop the group */
 	mlog_table_flush_replies(t);
 	assert_int_equal(find_reply(m.seq)->error, 0);
+	assert_non_null(find_reply(late.seq));
+	assert_int_equal(find_reply(late.seq)->error, 0); /* never -ESRCH */
 	assert_int_equal(groups_destroyed, 1);
 	assert_non_null(last_tr);
 	assert_true(last_tr->leaving);
 	mlog_transport_left(last_tr->owner);
 	mlog_table_pump(t);
 	assert_int_equal(tr_destroyed, 1);
+
+	/*
+	 * Bug A: integrated_flush runs a delayed FLUSH (no payload) for the old luid after its
+	 * POSTSUSPEND (userspace_dtr). It must succeed, never -ESRCH (the reconnect RESUME of
+	 * the old luid would hang `dmsetup resume`); so must a lazy CLEAR. A mark cannot be
+	 * made durable without a group: -EIO, never -ESRCH.
+	 */
+	m = mk(ULOG_FLUSH, U, 1);
+	assert_int_equal(now(t, &m)->error, 0);
+	m = mk_u64s(ULOG_CLEAR_REGION, U, 1, &reg, 1);
+	assert_int_equal(now(t, &m)->error, 0);
+	m = mk_u64s(ULOG_FLUSH, U, 1, &reg, 1);
+	assert_int_equal(now(t, &m)->error, -EIO);
+	m = mk_u64s(ULOG_MARK_REGION, U, 1, &reg, 1);
+	assert_int_equal(now(t, &m)->error, -EIO);
 
 	/* suspended log: sync count from the saved state, status still answered */
 	m = mk(ULOG_GET_SYNC_COUNT, U, 1);
@@ -754,6 +776,86 @@ static void test_disk_log(void **state)
 	mlog_table_destroy(t);
 }
 
+static struct mlog_table *new_table_dir(const char *dir)
+{
+	struct mlog_env env;
+	struct mlog_table *t;
+
+	memset(&env, 0, sizeof(env));
+	env.transport = &fake_transport;
+	env.reply = sink;
+	env.state_dir = dir;
+	assert_int_equal(mlog_table_create(&t, &env), 0);
+	n_replies = 0;
+	groups_created = groups_destroyed = tr_created = tr_destroyed = 0;
+	last_group = NULL;
+	last_tr = NULL;
+	return t;
+}
+
+static void write_state(const char *dir, uint64_t regions, const uint8_t *bits)
+{
+	char path[512];
+	uint8_t buf[256];
+	FILE *f;
+	int len;
+
+	assert_int_equal(disk_state_path(dir, U, path, sizeof(path)), 0);
+	len = disk_state_encode(regions, bits, buf, sizeof(buf));
+	assert_true(len > 0);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, (size_t)len, f), (size_t)len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Bug B: a reconnect RESUME after a daemon restart uses the persisted sync bitmap. */
+static void test_reconnect_sync_state(void **state)
+{
+	char dir[] = "/tmp/cmlog-mlog-XXXXXX", path[512];
+	uint8_t bits[16];
+	struct mlog_table *t;
+	struct ulog_msg m;
+
+	assert_non_null(mkdtemp(dir));
+	memset(bits, 0xFF, sizeof(bits));
+	bits[0] = 0xF7; /* region 3 was not in sync (mid-resync): it must stay out of sync */
+	write_state(dir, 128, bits);
+
+	/* reconnect CTR ("sync" given: the file still wins, the live kernel never resyncs) */
+	t = new_table_dir(dir);
+	m = mk_str(ULOG_CTR, U, 1, "1024 clustered-core 8 sync", true);
+	assert_int_equal(now(t, &m)->error, 0);
+	resume(t, 1);
+	assert_true(last_group->image_given);
+	assert_int_equal(last_group->image_regions, 128);
+	assert_int_equal(last_group->image[0], 0xF7);
+	assert_int_equal(rlog_sync_count(last_group->rl), 127);
+	mlog_table_destroy(t);
+
+	/* an initial CTR (fresh activation, a real table load): the file is not used */
+	t = new_table_dir(dir);
+	ctr_core(t, 1, "1024 clustered-core 8");
+	resume(t, 1);
+	assert_false(last_group->image_given);
+	assert_int_equal(rlog_sync_count(last_group->rl), 0);
+	mlog_table_destroy(t);
+
+	/* a file for another region count is ignored: conservative */
+	write_state(dir, 64, bits);
+	t = new_table_dir(dir);
+	m = mk_str(ULOG_CTR, U, 1, "1024 clustered-core 8", true);
+	assert_int_equal(now(t, &m)->error, 0);
+	resume(t, 1);
+	assert_false(last_group->image_given);
+	assert_int_equal(rlog_sync_count(last_group->rl), 0);
+	mlog_table_destroy(t);
+
+	assert_int_equal(disk_state_path(dir, U, path, sizeof(path)), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -762,6 +864,7 @@ int main(void)
 		cmocka_unit_test(test_resume_and_routing),
 		cmocka_unit_test(test_suspend_reload),
 		cmocka_unit_test(test_disk_log),
+		cmocka_unit_test(test_reconnect_sync_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,7 +19,7 @@ static void test_roundtrip_announce(void **state)
 {
 	struct peers_msg m = {.type = PEERS_ANNOUNCE, .sender = 3, .protocol_max = 1, .n_logs = 42};
 	struct peers_msg d;
-	uint8_t buf[64];
+	uint8_t buf[64] = {0};
 	int n = peers_msg_encode(buf, sizeof(buf), &m);
 
 	assert_int_equal(n, PEERS_HDR_LEN + 8);
@@ -47,7 +47,7 @@ static void test_roundtrip_query_reply(void **state)
 			      .json = js,
 			      .json_len = sizeof(js) - 1};
 	struct peers_msg d;
-	uint8_t buf[256];
+	uint8_t buf[256] = {0};
 	int n;
 
 	n = peers_msg_encode(buf, sizeof(buf), &q);
@@ -85,7 +85,7 @@ static void test_truncated_and_trailing(void **state)
 		.type = PEERS_REPLY, .sender = 2, .asker = 1, .id = 9, .json = js, .json_len = 7};
 	struct peers_msg a = {.type = PEERS_ANNOUNCE, .sender = 2, .protocol_max = 1};
 	struct peers_msg d;
-	uint8_t buf[128];
+	uint8_t buf[128] = {0};
 	size_t len, i;
 
 	len = (size_t)peers_msg_encode(buf, sizeof(buf), &r);
@@ -104,7 +104,7 @@ static void test_bad_header(void **state)
 {
 	struct peers_msg q = {.type = PEERS_QUERY, .sender = 1, .asker = 1, .id = 1};
 	struct peers_msg d;
-	uint8_t buf[64], b2[64];
+	uint8_t buf[64] = {0}, b2[64] = {0};
 	int n = peers_msg_encode(buf, sizeof(buf), &q);
 
 	memcpy(b2, buf, sizeof(b2));
@@ -126,7 +126,7 @@ static void test_bad_text(void **state)
 	static const char nul[] = {'{', '\0', '}'};
 	struct peers_msg r = {.type = PEERS_REPLY, .sender = 2, .asker = 1, .id = 1};
 	struct peers_msg d;
-	uint8_t buf[128];
+	uint8_t buf[128] = {0};
 	int n;
 
 	/* The encoder refuses a NUL in the text, an oversized text, an unknown type. */
