@@ -9,6 +9,9 @@
  *   rule 3  IN_SYNC / IS_CLEAN are answered from the replica, which is safe because of rule 2;
  *   rule 4  a FLUSH is answered only when every mark it covers is committed: core = its
  *           commit delivered back to us; disk = durable_gen covers the commit's generation;
+ *   rule 7  the kernel's report that it finished a recovery granted by a replica this node
+ *           has dropped since never puts the region in sync in the new state (another node
+ *           may be copying it there): it is answered locally (stale_recovery_done);
  *   rule 9  nothing here reads a clock, a random source or iterates in pointer order: the
  *           state changes only at agreed deliveries, in delivery order.
  * Every request is answered exactly once: each token lives in exactly one of the lists
@@ -298,6 +301,14 @@ static void answer_ready(struct group *g)
 			uint64_t token = f->req.token;
 			struct group_reply r = f->reply;
 
+			if (f->req.type == GROUP_REQ_GET_RESYNC_WORK && !r.error && r.value) {
+				g->krec = true;
+				g->krec_region = r.value2;
+				g->krec_lineage = g->lineage;
+				g->krec_report = 0;
+			} else if (g->krec && token == g->krec_report) {
+				g->krec = false;
+			}
 			darray_del(g->inflight.v, &g->inflight.n, sizeof(*f), i);
 			g->ops.reply(g->ctx, token, &r);
 		}
@@ -415,6 +426,20 @@ static bool regions_ok(const struct group *g, const struct group_req *req)
 	return true;
 }
 
+/*
+ * The kernel finished copying a region whose recovery a replica granted that this node has
+ * dropped since (total loss of quorum, lost merge, lost transport). In the current state
+ * another node may hold that recovery, or writes may have gone to the region's primary leg
+ * only while we copied: reporting it in sync could let writers use every leg while the
+ * other node's copy runs, or keep a stale copy. Answer the kernel without a message: the
+ * region stays out of sync and is recovered again (rule 1 keeps writers waiting meanwhile).
+ */
+static void stale_recovery_done(struct group *g, uint64_t token)
+{
+	g->krec = false;
+	reply(g, token, 0, 0, 0);
+}
+
 static void hold(struct group *g, const struct group_req *req)
 {
 	if (DARRAY_PUSH(g->held, *req))
@@ -500,8 +525,18 @@ void group_request(struct group *g, const struct group_req *req)
 		}
 		hold(g, req);
 		break;
-	case GROUP_REQ_GET_RESYNC_WORK:
 	case GROUP_REQ_SET_REGION_SYNC:
+		if (g->krec && req->region == g->krec_region) {
+			/* the kernel reports the end of its recovery */
+			if (req->in_sync && g->krec_lineage != g->lineage) {
+				stale_recovery_done(g, req->token);
+				break;
+			}
+			g->krec_report = req->token;
+		}
+		hold(g, req);
+		break;
+	case GROUP_REQ_GET_RESYNC_WORK:
 		hold(g, req);
 		break;
 	case GROUP_REQ_RESUME:
@@ -692,6 +727,7 @@ void group_revert_local(struct group *g)
 	size_t i;
 	DARRAY(struct group_req) h = {0};
 
+	g->lineage++;
 	/* requests in flight go back in front of the held ones, in their original order */
 	for (i = 0; i < g->inflight.n; i++)
 		if (DARRAY_PUSH(h, g->inflight.v[i].req))
@@ -704,6 +740,20 @@ void group_revert_local(struct group *g)
 	g->held.n = h.n;
 	g->held.cap = h.cap;
 	g->inflight.n = 0;
+	/*
+	 * The kernel's report of a recovery the dropped replica granted (see
+	 * stale_recovery_done); a failed recovery (not in sync) is right in any state.
+	 */
+	for (i = 0; g->krec && g->krec_report && i < g->held.n; i++)
+		if (g->held.v[i].token == g->krec_report) {
+			uint64_t token = g->held.v[i].token;
+
+			if (!g->held.v[i].in_sync)
+				break;
+			darray_del(g->held.v, &g->held.n, sizeof(g->held.v[0]), i);
+			stale_recovery_done(g, token);
+			break;
+		}
 	/* FLUSHes not yet answered wait for a commit in the new state */
 	for (i = 0; i < g->waiters.n; i++) {
 		g->waiters.v[i].stage = FLUSH_UNSENT;
@@ -995,9 +1045,11 @@ void group_set_quorate(struct group *g, bool quorate)
 	/*
 	 * A replica that lost quorum may miss what a quorate side serves from now on: it keeps
 	 * answering local reads but never again wins a barrier (no stale state overwrites the
-	 * side that served; see the header, "Membership").
+	 * side that served; see the header, "Membership"). So may a replica still being
+	 * received: its source's state is as of the barrier point, and a quorate side may
+	 * serve from here on.
 	 */
-	if (!quorate && g->synced)
+	if (!quorate && (g->synced || g->receiving))
 		g->stale = true;
 	/*
 	 * An undecided barrier waits for members to report quorum again; a stale or stateless

@@ -85,12 +85,28 @@
  *      unsynced members queue every message delivered after the barrier point, build the
  *      state from the chunks, then apply the queue in order and are synced;
  *   5. a confchg during a transfer starts a new round; partial snapshots are dropped.
- * Quorum: a synced member that loses quorum becomes stale: it keeps answering local reads,
+ * Quorum: a synced member that loses quorum becomes stale (so does one that is inquorate at
+ * any time while it receives a snapshot: the state it gets is as of the barrier point, and a
+ * quorate side may serve from then on): it keeps answering local reads,
  * never sends state-changing messages and never wins a barrier (so a partition's stale side
  * can never overwrite the side that served, even after that side lost members). When quorum
  * comes back without a membership change, a stale or stateless member multicasts STATE; a
  * STATE delivered outside a round opens one at that point of the order. The daemon should
  * report quorum (group_set_quorate) before it delivers the confchg of the same ring.
+ * Fencing. Like cmirrord and md-cluster, the protocol relies on the cluster fencing a node
+ * that leaves a quorate membership (partitioned away, its corosync died): at the confchg the
+ * survivors turn its marks into resync work and release its recovery (rule 6), which is safe
+ * only if its kernel writes and copies no more. Known gap: when no side has quorum, nobody
+ * can fence, and the members that merge again keep running kernels whose marks and recovery
+ * live only in the stale replicas the barrier replaces. Their marks are committed again from
+ * the pending set once they are synced, but until then a region they write may read clean or
+ * be handed out for resync, and a recovery their kernel still runs is not carried into the
+ * new state (another node may be given the same region). What the group does locally: the
+ * kernel's SET_REGION_SYNC(r, 1) ending a recovery that a since-dropped replica granted is
+ * answered without a message, so r stays out of sync (recovered again, writers wait) and a
+ * stale copy never marks r in sync under another node's copy. Closing the rest needs the
+ * barrier to carry each member's outstanding marks and assignment (a STATE format change)
+ * so the master resume keeps them.
  * Replies to ordered requests delivered during a round wait for the round's outcome: if this
  * member's replica is dropped, the requests are driven again in the new state (and its
  * outstanding marks committed again). SNAP carries the writer, durable_gen and disk_failed.

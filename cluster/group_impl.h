@@ -85,6 +85,15 @@ struct group {
 	uint64_t now_ms;
 	DARRAY(struct waiter) waiters;
 
+	/*
+	 * The kernel's own recovery (local, never replicated): the region its last answered
+	 * GET_RESYNC_WORK named, in which replica lineage (bumped whenever this node's replica
+	 * is dropped), and the token of the SET_REGION_SYNC that reports its end, if sent.
+	 */
+	bool krec;
+	uint64_t krec_region, krec_lineage, krec_report;
+	uint64_t lineage;
+
 	/* ordered requests: held (not yet sent, in kernel order) and in flight */
 	DARRAY(struct group_req) held;
 	DARRAY(struct inflight) inflight;

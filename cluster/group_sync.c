@@ -218,6 +218,8 @@ static void start_receiving(struct group *g, uint32_t sender, uint32_t round)
 	if (rlog_snapshot_dec_begin(&g->dec))
 		return;
 	g->receiving = true;
+	/* a replica received while inquorate may miss what a quorate side serves meanwhile */
+	g->stale = !g->quorate;
 	g->snap_sender = sender;
 	g->snap_round = round;
 	g->snap_next = 0;
@@ -459,7 +461,8 @@ static void finish_receiving(struct group *g, const struct cmsg_snap *s)
 	g->writer = s->writer;
 	g->disk_failed = s->disk_failed;
 	g->synced = true;
-	g->stale = false;
+	/* stays stale if quorum was lost while receiving (group_set_quorate) */
+	g->stale = g->stale || !g->quorate;
 	g->receiving = false;
 	event(g, GROUP_EV_SYNCED, g->me);
 	/* 4. apply what the order delivered after the barrier point, in order */

@@ -506,6 +506,9 @@ uint64_t sim_request(struct sim *s, uint32_t node, const struct group_req *req)
 	token = s->recn + 1;
 	rec.req.token = token;
 	s->rec[s->recn++] = rec;
+	if (s->p.trace)
+		fprintf(stderr, "  sim: node %u request type %d tok %llu reg %llu\n", node,
+			(int)req->type, (unsigned long long)token, (unsigned long long)req->region);
 	group_request(s->nodes[node].g, &s->rec[token - 1].req);
 	return token;
 }
