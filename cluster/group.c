@@ -166,6 +166,8 @@ int group_queue_ctrl(struct group *g, struct cmsg *m)
 		free(o.buf);
 		return -ENOMEM;
 	}
+	/* The buffer now belongs to g->ctrl (cppcheck does not follow DARRAY_PUSH). */
+	/* cppcheck-suppress memleak */
 	return 0;
 }
 

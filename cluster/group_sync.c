@@ -113,7 +113,7 @@ void sync_send_state(struct group *g)
 void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, const uint32_t *left,
 		  size_t n_left)
 {
-	uint32_t sorted[GROUP_MAX_MEMBERS];
+	uint32_t sorted[GROUP_MAX_MEMBERS] = {0};
 	size_t i, n = 0;
 
 	for (i = 0; i < n_members && n < GROUP_MAX_MEMBERS; i++)
@@ -428,8 +428,10 @@ bool sync_maybe_queue(struct group *g, uint32_t sender, const void *buf, size_t 
 		free(o.buf);
 		return true;
 	}
-	if (DARRAY_PUSH(g->queued_from, sender))
+	if (DARRAY_PUSH(g->queued_from, sender)) {
 		g->queued.n--;
+		free(o.buf);
+	}
 	return true;
 }
 

@@ -459,7 +459,7 @@ void sim_partition(struct sim *s, const uint32_t *side, size_t n)
 void sim_heal(struct sim *s)
 {
 	uint32_t all[SIM_MAX_NODES], joined[SIM_MAX_NODES];
-	unsigned i, j, n_all, n_j, target = 0, old[SIM_MAX_NODES + 1];
+	unsigned i, j, n_all, n_j, target = 0, old[SIM_MAX_NODES + 1] = {0};
 	bool found = false;
 
 	for (i = 1; i <= s->p.n_nodes; i++) {
