@@ -547,7 +547,8 @@ static void floor_report(struct floor *f, uint64_t elapsed)
 	}
 	for (i = 0; i < n; i++)
 		sum += f->lat_ns[i];
-	qsort(f->lat_ns, n, sizeof(*f->lat_ns), cmp_u64);
+	if (n)
+		qsort(f->lat_ns, n, sizeof(*f->lat_ns), cmp_u64);
 	if (n) {
 		p50 = pct_us(f->lat_ns, n, 0.50);
 		p99 = pct_us(f->lat_ns, n, 0.99);

@@ -809,8 +809,11 @@ static void report(struct lg *g)
 	bool write = g->o.mode == LG_WRITE || g->o.mode == LG_HOT;
 
 	standin_get_counters(g->s, &c);
-	qsort(g->lat.v, g->lat.n, sizeof(uint64_t), cmp_u64);
-	qsort(g->clat.v, g->clat.n, sizeof(uint64_t), cmp_u64);
+	/* qsort's pointer must not be NULL even for 0 elements (UBSan) */
+	if (g->lat.n)
+		qsort(g->lat.v, g->lat.n, sizeof(uint64_t), cmp_u64);
+	if (g->clat.n)
+		qsort(g->clat.v, g->clat.n, sizeof(uint64_t), cmp_u64);
 	printf("loadgen %s [%s]: %u log(s) of %" PRIu64 " regions, %s, %u writer(s)%s\n",
 	       mode_names[g->o.mode], g->o.label, g->o.logs, g->o.regions,
 	       g->o.dev ? "clustered-disk" : "clustered-core", g->nslots,
