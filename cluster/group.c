@@ -631,7 +631,15 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 		}
 		apply_batches(g, sender, c->regions, c->n_marks, true);
 		apply_batches(g, sender, c->regions + c->n_marks, c->n_clears, false);
-		if (c->n_marks && g->p.type == GROUP_LOG_DISK)
+		/*
+		 * Every commit that changes the bitmap is a new generation, clears included:
+		 * otherwise clear-only commits (deferred clears, the clears after a resync, the
+		 * last ones before POSTSUSPEND) never reach the disk and every region written in
+		 * an activation is resynced again at the next one (found by the e2e interop
+		 * test). Like the kernel's disk log, a FLUSH that carried clears is answered
+		 * once they are written.
+		 */
+		if ((c->n_marks || c->n_clears) && g->p.type == GROUP_LOG_DISK)
 			g->gen++;
 		if (sender != g->me)
 			break;
