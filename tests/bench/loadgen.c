@@ -496,30 +496,6 @@ static void op_done(struct lg *g, struct lg_lat *l, uint64_t t_start)
 	}
 }
 
-static const char *type_name(uint32_t t)
-{
-	static const char *const n[] = {"?",
-					"CTR",
-					"DTR",
-					"PRESUSPEND",
-					"POSTSUSPEND",
-					"RESUME",
-					"GET_REGION_SIZE",
-					"IS_CLEAN",
-					"IN_SYNC",
-					"FLUSH",
-					"MARK_REGION",
-					"CLEAR_REGION",
-					"GET_RESYNC_WORK",
-					"SET_REGION_SYNC",
-					"GET_SYNC_COUNT",
-					"STATUS_INFO",
-					"STATUS_TABLE",
-					"IS_REMOTE_RECOVERING"};
-
-	return t < sizeof(n) / sizeof(n[0]) ? n[t] : "?";
-}
-
 /* An answer for a slot: check it as the kernel would, then advance the slot. */
 static void slot_answer(struct lg *g, struct lg_slot *sl, unsigned int idx,
 			const struct standin_reply *rep)
@@ -534,8 +510,9 @@ static void slot_answer(struct lg *g, struct lg_slot *sl, unsigned int idx,
 		return;
 	}
 	if (r) {
-		note_error(g, "%s %s region %" PRIu64 ": %s%s%s", l->uuid, type_name(sl->type),
-			   sl->region, strerror(-r), rep->violation[0] ? ": " : "", rep->violation);
+		note_error(g, "%s %s region %" PRIu64 ": %s%s%s", l->uuid,
+			   standin_type_name(sl->type), sl->region, strerror(-r),
+			   rep->violation[0] ? ": " : "", rep->violation);
 		/* carry on with the next transition: one bad answer must not stall the run */
 		slot_next(g, sl, idx);
 		return;
@@ -692,7 +669,7 @@ static int run_pipelined(struct lg *g)
 				/* the kernel resends after 15 s with a new seq */
 				g->resends++;
 				fprintf(stderr, "loadgen[%s]: %s unanswered for %d ms, resent\n",
-					g->o.label, type_name(sl->type), g->o.resend_ms);
+					g->o.label, standin_type_name(sl->type), g->o.resend_ms);
 				slot_resend(g, sl);
 			}
 		}

@@ -45,30 +45,6 @@ struct lg {
 	char uuid[129];
 };
 
-static const char *tname(uint32_t t)
-{
-	static const char *const n[] = {"TYPE0",
-					"CTR",
-					"DTR",
-					"PRESUSPEND",
-					"POSTSUSPEND",
-					"RESUME",
-					"GET_REGION_SIZE",
-					"IS_CLEAN",
-					"IN_SYNC",
-					"FLUSH",
-					"MARK_REGION",
-					"CLEAR_REGION",
-					"GET_RESYNC_WORK",
-					"SET_REGION_SYNC",
-					"GET_SYNC_COUNT",
-					"STATUS_INFO",
-					"STATUS_TABLE",
-					"IS_REMOTE_RECOVERING"};
-
-	return (t & 0xff) < sizeof(n) / sizeof(n[0]) ? n[t & 0xff] : "TYPE?";
-}
-
 __attribute__((format(printf, 4, 5))) static bool check(struct sc *c, bool cond, const char *desc,
 							const char *fmt, ...)
 {
@@ -150,7 +126,7 @@ static int call_v(struct sc *c, const struct lg *l, uint32_t type, uint32_t vers
 	if (r < 0)
 		return r;
 	if (rep->violation[0])
-		check(c, false, "reply is well-formed", "%s reply: %s", tname(type),
+		check(c, false, "reply is well-formed", "%s reply: %s", standin_type_name(type),
 		      rep->violation);
 	return standin_kernel_result(rep, standin_capacity(&rq));
 }

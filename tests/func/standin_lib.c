@@ -86,6 +86,30 @@ int standin_netns_check(char *why, size_t len)
 
 /* ---- socket --------------------------------------------------------------------------- */
 
+const char *standin_type_name(uint32_t t)
+{
+	static const char *const n[] = {"TYPE0",
+					"CTR",
+					"DTR",
+					"PRESUSPEND",
+					"POSTSUSPEND",
+					"RESUME",
+					"GET_REGION_SIZE",
+					"IS_CLEAN",
+					"IN_SYNC",
+					"FLUSH",
+					"MARK_REGION",
+					"CLEAR_REGION",
+					"GET_RESYNC_WORK",
+					"SET_REGION_SYNC",
+					"GET_SYNC_COUNT",
+					"STATUS_INFO",
+					"STATUS_TABLE",
+					"IS_REMOTE_RECOVERING"};
+
+	return (t & 0xff) < sizeof(n) / sizeof(n[0]) ? n[t & 0xff] : "TYPE?";
+}
+
 int standin_open(struct standin **out, const struct standin_cfg *cfg)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};

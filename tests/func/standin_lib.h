@@ -90,6 +90,9 @@ struct standin_reply {
 int standin_netns_check(char *why, size_t len);
 
 /** Open the socket (no group membership: replies are unicast to us). 0 or -errno. */
+/** Name of a request type (masked with 0xff), "TYPE?" when unknown. */
+const char *standin_type_name(uint32_t t);
+
 int standin_open(struct standin **out, const struct standin_cfg *cfg);
 void standin_close(struct standin *s);
 uint32_t standin_portid(const struct standin *s);
