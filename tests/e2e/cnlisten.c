@@ -311,7 +311,7 @@ int main(int argc, char **argv)
 	deadline = cnl_now_ms() + (long)secs * 1000;
 	while (got < count) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		struct sockaddr_nl from;
+		struct sockaddr_nl from = {0};
 		socklen_t fromlen = sizeof(from);
 		struct cnl_req req = {0};
 		const char *why = "";

@@ -385,7 +385,7 @@ static void test_order_and_close_with_queue(void **state)
 
 static void test_state_codec(void **state)
 {
-	uint8_t bits[2] = {0xF5, 0xFF}, out[2], buf[64], bad[64];
+	uint8_t bits[2] = {0xF5, 0xFF}, out[2], buf[64] = {0}, bad[64] = {0};
 	char why[160];
 	size_t size = disk_state_size(13);
 	int len;
@@ -404,7 +404,7 @@ static void test_state_codec(void **state)
 	assert_non_null(strstr(why, "11 of 13"));
 	assert_int_equal(disk_state_encode(13, bits, buf, size - 1), -ENOSPC);
 	assert_int_equal(disk_state_encode(0, bits, buf, sizeof(buf)), -EINVAL);
-	len = disk_state_encode(13, bits, buf, sizeof(buf));
+	assert_int_equal(disk_state_encode(13, bits, buf, sizeof(buf)), (int)size);
 
 	/* truncated anywhere: rejected */
 	for (size_t n = 0; n < size; n++)
