@@ -6,7 +6,8 @@
 #     could not be made durable gets -EIO, so do the later ones; STATUS_INFO says D; IN_SYNC,
 #     IS_CLEAN, GET_SYNC_COUNT, MARK, CLEAR and a second log on another device keep working;
 #     the daemon stays up. After the repair, the log stays D (nothing is retried behind the
-#     kernel's back) until a suspend + resume (PRESUSPEND, POSTSUSPEND, RESUME): then FLUSH
+#     kernel's back; a suspend + resume before the repair fails the same way) until a
+#     suspend + resume (PRESUSPEND, POSTSUSPEND, RESUME) after the repair: then FLUSH
 #     succeeds, STATUS_INFO says A, and the regions marked while the device failed are out of
 #     sync (never on the device: the resume keeps them dirty).
 #  R: for a read fault at RESUME (EIO, short read) - RESUME succeeds with a fresh log, every
@@ -80,16 +81,22 @@ for mode in eio-write short-write enospc eio-sync; do
 		single_fail "$mode: the failed write is not logged"
 	echo "ok - $mode: the FLUSH needing the device gets -EIO, status D, everything else works"
 
+	# suspend + resume before the repair: the resume's full write fails too; still D, and
+	# the regions marked so far (1: its clear never reached the device; 5, 6, 7) stay dirty
+	single_driver --uuid "$L" --luid $luid presuspend postsuspend resume \
+		sync-count=124 in-sync:5=0 eio:flush:10 status=D ||
+		single_fail "$mode: suspend + resume before the repair"
+
 	# repaired: still D, FLUSH still fails, until the kernel suspends and resumes
 	fault ok
 	single_driver --uuid "$L" --luid $luid status=D eio:flush:8 ||
 		single_fail "$mode: recovered without a resume"
 	single_driver --uuid "$L" --luid $luid presuspend postsuspend resume status=A flush:9 \
 		in-sync:1=0 in-sync:5=0 in-sync:6=0 in-sync:7=0 in-sync:8=0 in-sync:9=1 \
-		in-sync:2=1 sync-count=123 status=A ||
+		in-sync:10=0 in-sync:2=1 sync-count=122 status=A ||
 		single_fail "$mode: suspend + resume after the repair"
-	[ "$(byte 1025)" = fc ] ||
-		single_fail "$mode: regions 8, 9 not dirty on the device ($(byte 1025))"
+	[ "$(byte 1025)" = f8 ] ||
+		single_fail "$mode: regions 8, 9, 10 not dirty on the device ($(byte 1025))"
 	[ "$(byte 1024)" = 1d ] ||
 		single_fail "$mode: regions 1, 5, 6, 7 not dirty on the device ($(byte 1024))"
 	single_driver --uuid "$L" --luid $luid presuspend postsuspend dtr ||
