@@ -470,6 +470,21 @@ int rlog_node_left(struct rlog *rl, uint32_t node)
 	return 0;
 }
 
+int rlog_set_assignment(struct rlog *rl, uint32_t node, uint64_t region)
+{
+	if (region >= rl->region_count)
+		return -EINVAL;
+	if (rl->has_assign)
+		return -EBUSY;
+	/* a copy in progress: the region must not read in sync before the holder reports */
+	sync_clear(rl, region);
+	clean_clear(rl, region);
+	rl->has_assign = true;
+	rl->assign_region = region;
+	rl->assign_node = node;
+	return 0;
+}
+
 /* Little-endian word @w of a disk bitmap of @nbytes bytes (missing bytes read as 0). */
 static uint64_t disk_word(const uint8_t *disk, uint64_t nbytes, uint64_t w)
 {

@@ -128,6 +128,15 @@ int rlog_node_left(struct rlog *rl, uint32_t node);
 int rlog_resume_master(struct rlog *rl, const uint8_t *disk_clean, uint64_t disk_regions);
 
 /**
+ * Re-establish a recovery @node's kernel still runs (after a master resume that dropped the
+ * replica which granted it, cluster/group.h "Fencing"): @region is put out of sync (and
+ * dirty) if it is not, so writers wait for the copy, and assigned to @node. The cursor and
+ * the priority queue are untouched. -EBUSY when the log already has an assignment (nothing
+ * changes: one recovery per log), -EINVAL for a region out of range.
+ */
+int rlog_set_assignment(struct rlog *rl, uint32_t node, uint64_t region);
+
+/**
  * Grow (or shrink) to @region_count regions, keeping existing bits; new regions are clean
  * and in sync only for RLOG_SYNC_NONE. Marks and the assignment on removed regions are
  * dropped. sync_count stays exact.

@@ -566,6 +566,58 @@ static void test_node_left(void **state)
 	rlog_destroy(rl);
 }
 
+static void test_set_assignment(void **state)
+{
+	struct rlog *rl = mk(100, RLOG_SYNC_NONE);
+	uint64_t r, d0 = 0;
+	uint32_t an;
+	bool found;
+
+	(void)state;
+	assert_int_equal(rlog_set_assignment(rl, 3, 100), -EINVAL);
+	assert_false(rlog_assignment(rl, NULL, NULL));
+	/* an in-sync, clean region: put out of sync and dirty, assigned to the claimant */
+	d0 = rlog_digest(rl);
+	assert_int_equal(rlog_set_assignment(rl, 3, 40), 0);
+	assert_int_not_equal(rlog_digest(rl), d0);
+	assert_false(in_sync(rl, 40));
+	assert_false(is_clean(rl, 40));
+	assert_int_equal(rlog_sync_count(rl), 99);
+	assert_int_equal(rlog_in_sync_hint(rl), 40);
+	assert_true(rlog_assignment(rl, &r, &an));
+	assert_int_equal(r, 40);
+	assert_int_equal(an, 3);
+	assert_int_equal(rlog_cursor(rl), 0);
+	/* one recovery per log: a second claim changes nothing */
+	d0 = rlog_digest(rl);
+	assert_int_equal(rlog_set_assignment(rl, 4, 41), -EBUSY);
+	assert_int_equal(rlog_set_assignment(rl, 3, 40), -EBUSY);
+	assert_int_equal(rlog_digest(rl), d0);
+	assert_true(in_sync(rl, 41));
+	/* the holder gets it again and its report ends it; others get no work meanwhile */
+	assert_int_equal(rlog_get_resync_work(rl, 4, &r, &found), 0);
+	assert_false(found);
+	assert_int_equal(rlog_get_resync_work(rl, 3, &r, &found), 0);
+	assert_true(found);
+	assert_int_equal(r, 40);
+	assert_int_equal(rlog_set_region_sync(rl, 4, 40, true), 0);
+	assert_false(in_sync(rl, 40));
+	assert_int_equal(rlog_set_region_sync(rl, 3, 40, true), 0);
+	assert_true(in_sync(rl, 40));
+	assert_true(is_clean(rl, 40));
+	assert_false(rlog_assignment(rl, NULL, NULL));
+	/* a region marked by a node stays marked (dirty) after its recovery is claimed */
+	r = 7;
+	assert_int_equal(rlog_mark(rl, 5, &r, 1), 0);
+	assert_int_equal(rlog_set_assignment(rl, 3, 7), 0);
+	assert_true(rlog_node_marked(rl, 5, 7));
+	assert_int_equal(rlog_set_region_sync(rl, 3, 7, true), 0);
+	assert_true(in_sync(rl, 7));
+	assert_false(is_clean(rl, 7));
+	assert_int_equal(rlog_sync_count(rl), 100);
+	rlog_destroy(rl);
+}
+
 static void test_node_limit(void **state)
 {
 	struct rlog *rl = mk(100, RLOG_SYNC_NONE);
@@ -823,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_priority_bounded),
 		cmocka_unit_test(test_hint),
 		cmocka_unit_test(test_node_left),
+		cmocka_unit_test(test_set_assignment),
 		cmocka_unit_test(test_node_limit),
 		cmocka_unit_test(test_resume_master),
 		cmocka_unit_test(test_resize),
