@@ -719,6 +719,9 @@ void group_deliver(struct group *g, uint32_t sender, const void *buf, size_t len
 	case CMSG_SNAP:
 		sync_on_snap(g, sender, &g->rx);
 		break;
+	case CMSG_MARKS:
+		sync_on_marks(g, sender, &g->rx);
+		break;
 	default:
 		if (sync_maybe_queue(g, sender, buf, len))
 			return;

@@ -129,7 +129,7 @@
 #include "log/rlog.h"
 
 #define GROUP_PROTO_VERSION_MIN 1u
-#define GROUP_PROTO_VERSION_MAX 1u
+#define GROUP_PROTO_VERSION_MAX 2u
 /** Largest message the group sends (well under CPG's 1 MiB atomic size). */
 #define GROUP_CHUNK_MAX (64u * 1024u)
 /** Bound of the deferred-clear activity set per log. */

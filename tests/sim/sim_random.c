@@ -274,26 +274,39 @@ static void check_step(struct world *w)
 		FAIL(w, "sim saw %u protocol errors", sim_errors(w->s));
 }
 
+/* Up nodes in @node's component. */
+static unsigned comp_up(struct world *w, uint32_t node)
+{
+	unsigned up = 0;
+	uint32_t j;
+
+	for (j = 1; j <= w->n; j++)
+		if (sim_node_up(w->s, j) && sim_component(w->s, j) == sim_component(w->s, node))
+			up++;
+	return up;
+}
+
 /*
- * A node on an inquorate side is fenced in a real cluster: its writes and recoveries in
- * flight are excluded from the cross-node checks from then on.
+ * A node on an inquorate side is fenced in a real cluster, by a side that has quorum: its
+ * writes and recoveries in flight are excluded from the cross-node checks from then on.
+ * While no side has quorum nobody can fence: the kernels keep running and everything they
+ * have in flight stays checked, across the merge and the master resume that follows (the
+ * barrier carries each member's marks and recovery, cluster/group.h "Fencing").
  */
 static void fence_moved(struct world *w)
 {
-	uint32_t i, j;
+	uint32_t i;
 	uint64_t r;
+	bool any_quorate = false;
 
+	for (i = 1; i <= w->n; i++)
+		if (sim_node_up(w->s, i) && comp_up(w, i) * 2 > w->n)
+			any_quorate = true;
 	for (i = 1; i <= w->n; i++) {
-		unsigned up = 0;
-
 		if (!sim_node_up(w->s, i))
 			continue;
-		for (j = 1; j <= w->n; j++)
-			if (sim_node_up(w->s, j) &&
-			    sim_component(w->s, j) == sim_component(w->s, i))
-				up++;
 		w->k[i].comp = sim_component(w->s, i);
-		if (up * 2 > w->n)
+		if (comp_up(w, i) * 2 > w->n || !any_quorate)
 			continue;
 		for (r = 0; r < NREG; r++)
 			if (w->k[i].st[r])
