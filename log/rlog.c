@@ -523,6 +523,29 @@ int rlog_resume_master(struct rlog *rl, const uint8_t *disk_clean, uint64_t disk
 	return 0;
 }
 
+int rlog_resume_master_sync(struct rlog *rl, const uint8_t *disk_clean, uint64_t disk_regions,
+			    const uint8_t *sync, uint64_t sync_regions)
+{
+	uint64_t lim, w, lw, nbytes;
+
+	rlog_resume_master(rl, disk_clean, disk_regions);
+	if (rl->mode != RLOG_SYNC_DEFAULT || !sync)
+		return 0;
+	lim = sync_regions < rl->region_count ? sync_regions : rl->region_count;
+	nbytes = (lim + 7) / 8;
+	lw = rlog_bm_words(lim);
+	for (w = 0; w < lw; w++) {
+		uint64_t v = disk_word(sync, nbytes, w);
+
+		/* bits at and past @lim are not part of the image */
+		if (w == lw - 1 && lim % 64)
+			v &= (UINT64_C(1) << (lim % 64)) - 1;
+		rl->sync[w] |= v;
+	}
+	rlog_recount(rl);
+	return 0;
+}
+
 int rlog_resize(struct rlog *rl, uint64_t region_count)
 {
 	uint64_t nw = rlog_bm_words(region_count), old = rl->region_count, keep;
