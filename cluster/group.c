@@ -235,6 +235,7 @@ void group_destroy(struct group *g)
 	free(g->postsuspend_tokens.v);
 	free(g->disk_buf);
 	free(g->start_clean);
+	free(g->start_sync);
 	free(g->tx);
 	free(g->chunk);
 	rlog_destroy(g->rl);
@@ -256,6 +257,23 @@ int group_start(struct group *g, const uint8_t *clean, uint64_t clean_regions)
 		g->start_regions = clean_regions;
 	}
 	g->started = true;
+	return 0;
+}
+
+int group_start_sync(struct group *g, const uint8_t *sync, uint64_t sync_regions)
+{
+	free(g->start_sync);
+	g->start_sync = NULL;
+	g->start_sync_regions = 0;
+	if (sync && sync_regions) {
+		size_t bytes = (size_t)((sync_regions + 7) / 8);
+
+		g->start_sync = malloc(bytes);
+		if (!g->start_sync)
+			return -ENOMEM;
+		memcpy(g->start_sync, sync, bytes);
+		g->start_sync_regions = sync_regions;
+	}
 	return 0;
 }
 

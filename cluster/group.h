@@ -257,6 +257,15 @@ void group_destroy(struct group *g);
  */
 int group_start(struct group *g, const uint8_t *clean, uint64_t clean_regions);
 
+/**
+ * After group_start, before joining: regions a master resume keeps in sync although the
+ * image says dirty (the sync bits a restarted daemon saved while the kernel kept running).
+ * They stay dirty, so a crash resyncs them (rlog_resume_master_sync). Used by this member's
+ * first master resume only and dropped once it holds a state (resumed or received): later
+ * sync changes make it stale. NULL / 0 drops it. The group copies it.
+ */
+int group_start_sync(struct group *g, const uint8_t *sync, uint64_t sync_regions);
+
 void group_confchg(struct group *g, const uint32_t *members, size_t n_members, const uint32_t *left,
 		   size_t n_left, const uint32_t *joined, size_t n_joined);
 void group_deliver(struct group *g, uint32_t sender, const void *buf, size_t len);

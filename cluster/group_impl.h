@@ -77,6 +77,8 @@ struct group {
 	struct rlog *rl;
 	uint8_t *start_clean;
 	uint64_t start_regions;
+	uint8_t *start_sync; /* group_start_sync: in sync although dirty, first resume only */
+	uint64_t start_sync_regions;
 	bool started;
 
 	/* local status */

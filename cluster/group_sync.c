@@ -426,9 +426,18 @@ static void start_receiving(struct group *g, uint32_t sender, uint32_t round)
 	g->snap_next = 0;
 }
 
+/* The sync image of a restarted daemon describes only the state it first resumes into. */
+static void drop_start_sync(struct group *g)
+{
+	free(g->start_sync);
+	g->start_sync = NULL;
+	g->start_sync_regions = 0;
+}
+
 /*
  * Master resume from the start image; a stale replica of ours adds its dirty regions (it may
- * know marks newer than the image), so a region is clean only when both say clean.
+ * know marks newer than the image), so a region is clean only when both say clean. A sync
+ * image (group_start_sync) keeps its regions in sync but dirty.
  */
 static void master_resume(struct group *g, bool had_replica)
 {
@@ -448,11 +457,14 @@ static void master_resume(struct group *g, bool had_replica)
 		}
 	}
 	if (img) {
-		rlog_resume_master(g->rl, img, g->start_regions < rc ? g->start_regions : rc);
+		rlog_resume_master_sync(g->rl, img, g->start_regions < rc ? g->start_regions : rc,
+					g->start_sync, g->start_sync_regions);
 		free(img);
 	} else {
-		rlog_resume_master(g->rl, g->start_clean, g->start_regions);
+		rlog_resume_master_sync(g->rl, g->start_clean, g->start_regions, g->start_sync,
+					g->start_sync_regions);
 	}
+	drop_start_sync(g);
 }
 
 /* The writer repeats what it made durable (its announcement may have been dropped). */
@@ -669,6 +681,7 @@ static void finish_receiving(struct group *g, const struct cmsg_snap *s)
 	/* stays stale if quorum was lost while receiving (group_set_quorate) */
 	g->stale = g->stale || !g->quorate;
 	g->receiving = false;
+	drop_start_sync(g);
 	if (g->rx_master)
 		adopt_recovery(g);
 	g->rx_master = false;

@@ -780,6 +780,53 @@ static void s913(void)
 	sim_destroy(s);
 }
 
+/*
+ * 914: a restarted daemon's sync image (group_start_sync): the master resume keeps those
+ * regions in sync but dirty (a crash resyncs them); a CLEAR makes one clean. The image
+ * serves the first resume only: after a total loss of quorum the next master resume of
+ * this core "default" log starts everything out of sync again.
+ */
+static void s914(void)
+{
+	struct sim_params p;
+	struct sim *s = NULL;
+	uint8_t sync[8];
+	uint64_t t1, t2, r5 = 5, t;
+	uint32_t one = 1, n;
+
+	memset(&p, 0, sizeof(p));
+	p.n_nodes = 2;
+	p.type = GROUP_LOG_CORE;
+	p.region_count = 64;
+	p.sync_mode = RLOG_SYNC_DEFAULT;
+	p.seed = 914;
+	CHECK(sim_create(&s, &p) == 0);
+	memset(sync, 0xff, sizeof(sync));
+	sync[0] = 0xf7; /* region 3 was not in sync */
+	t1 = sim_start(s, 1);
+	CHECK(group_start_sync(sim_group(s, 1), sync, 64) == 0);
+	t2 = sim_start(s, 2);
+	sim_settle(s, 100000);
+	CHECK(done_ok(s, t1) && done_ok(s, t2));
+	for (n = 1; n <= 2; n++) {
+		CHECK(synced(s, n) && same_digest(s, 1, n));
+		CHECK(rlog_sync_count(rl(s, n)) == 63 && !in_sync(s, n, 3));
+		CHECK(rlog_clean_count(rl(s, n)) == 0);
+	}
+	t = rq_regions(s, 1, GROUP_REQ_CLEAR, &r5, 1);
+	CHECK(done_ok(s, t));
+	sim_settle(s, 100000);
+	CHECK(clean(s, 2, 5) && !clean(s, 2, 6) && same_digest(s, 1, 2));
+	sim_partition(s, &one, 1); /* neither side has quorum */
+	sim_settle(s, 100000);
+	sim_heal(s);
+	sim_settle(s, 100000);
+	CHECK(synced(s, 1) && synced(s, 2) && same_digest(s, 1, 2));
+	CHECK(rlog_sync_count(rl(s, 1)) == 0);
+	CHECK(sim_errors(s) == 0);
+	sim_destroy(s);
+}
+
 /* ==== end of the 9xx block ================================================================ */
 
 int main(void)
@@ -804,6 +851,7 @@ int main(void)
 		{"911 mixed versions keep the old master resume", s911},
 		{"912 marks in several MARKS chunks", s912},
 		{"913 disk log: marks stay dirty on the device", s913},
+		{"914 restart sync image: in sync, not clean, once", s914},
 	};
 	unsigned i, passed = 0, failed = 0;
 
