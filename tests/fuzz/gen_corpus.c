@@ -192,6 +192,23 @@ static void gen_rlog_ops(void)
 	put8(&s, OP_DISK);
 	save("rlog_ops", "resume-snapshot-disk", &s);
 
+	/* master resume with a separate in-sync image (flags 3), then writes and resync */
+	prog_head(&s, 200, RLOG_SYNC_DEFAULT);
+	put8(&s, OP_RESUME);
+	put8(&s, 3);
+	put16(&s, 200);
+	for (int i = 0; i < 25; i++)
+		put8(&s, (uint8_t)(i % 2 ? 0xff : 0x0f));
+	put16(&s, 300);
+	for (int i = 0; i < 38; i++)
+		put8(&s, (uint8_t)(i % 3 ? 0xf0 : 0x3c));
+	prog_batch(&s, OP_MARK, 1, some, 7);
+	prog_batch(&s, OP_CLEAR, 1, some, 7);
+	put8(&s, OP_GRW);
+	put8(&s, 2);
+	put8(&s, OP_DISK);
+	save("rlog_ops", "resume-sync-image", &s);
+
 	prog_head(&s, 10, RLOG_SYNC_DEFAULT);
 	batch[0] = 3;
 	batch[1] = 0xffff;
