@@ -147,7 +147,6 @@ struct group {
 	uint8_t *chunk;
 	struct marks_rx mrx[GROUP_MAX_MEMBERS];
 	uint32_t n_mrx;
-	bool rx_master; /* receiving the state of a master resume (adopt_recovery) */
 
 	struct cmsg rx; /* decode scratch (large) */
 	uint8_t *tx;	/* encode scratch, CMSG_MAX_SIZE */

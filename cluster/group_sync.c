@@ -186,8 +186,10 @@ static const struct marks_rx *carried(struct group *g, uint32_t i)
 
 /*
  * The kernel's recovery is held by this node in the state that replaced the replica which
- * granted it: its end is reported through the order again (no local answer, no recovery
- * twice).
+ * granted it (a carried claim, or an assignment the received state still gives us): the
+ * state keeps the region out of sync and nobody else's since then, so its end is reported
+ * through the order again (no local answer, no second copy). Before this member holds a
+ * state its requests are held, so the assignment cannot come from a newer grant.
  */
 static void adopt_recovery(struct group *g)
 {
@@ -418,7 +420,6 @@ static void start_receiving(struct group *g, uint32_t sender, uint32_t round)
 	if (rlog_snapshot_dec_begin(&g->dec))
 		return;
 	g->receiving = true;
-	g->rx_master = false;
 	/* a replica received while inquorate may miss what a quorate side serves meanwhile */
 	g->stale = !g->quorate;
 	g->snap_sender = sender;
@@ -564,7 +565,6 @@ static void decide(struct group *g)
 				start_sending(g, g->ms[0].seq);
 		} else {
 			start_receiving(g, master, g->ms[0].seq);
-			g->rx_master = g->receiving;
 		}
 		return;
 	}
@@ -682,9 +682,7 @@ static void finish_receiving(struct group *g, const struct cmsg_snap *s)
 	g->stale = g->stale || !g->quorate;
 	g->receiving = false;
 	drop_start_sync(g);
-	if (g->rx_master)
-		adopt_recovery(g);
-	g->rx_master = false;
+	adopt_recovery(g);
 	event(g, GROUP_EV_SYNCED, g->me);
 	/* 4. apply what the order delivered after the barrier point, in order */
 	for (i = 0; i < g->queued.n; i++) {
