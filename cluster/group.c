@@ -11,7 +11,8 @@
  *           commit delivered back to us; disk = durable_gen covers the commit's generation;
  *   rule 7  the kernel's report that it finished a recovery granted by a replica this node
  *           has dropped since never puts the region in sync in the new state (another node
- *           may be copying it there): it is answered locally (stale_recovery_done);
+ *           may be copying it there): it is answered locally (stale_recovery_done), unless
+ *           the new state gives that recovery back to this node (group_sync.c);
  *   rule 9  nothing here reads a clock, a random source or iterates in pointer order: the
  *           state changes only at agreed deliveries, in delivery order.
  * Every request is answered exactly once: each token lives in exactly one of the lists
