@@ -13,8 +13,10 @@
  *   - no two nodes of a component recover the same region at once; sync counts are exact;
  *   - every request is answered at most once (the sim counts errors).
  * At the end everything is healed and restarted and the resync must finish (liveness).
- * Writes and recoveries of a node on an inquorate side or whose corosync died are "fenced":
- * excluded from the cross-node checks, as a real cluster would fence that node.
+ * Writes and recoveries of a node whose corosync died, or on an inquorate side while another
+ * side has quorum, are "fenced": excluded from the cross-node checks, as a real cluster would
+ * fence that node. While no side has quorum nobody is fenced, so the checks cover the merge
+ * and its master resume (the 2 | 2 splits of 4 nodes, the lone survivor of 2 or 3...).
  * The kernel model keeps dm-raid1's one real ordering constraint: kmirrord asks
  * GET_RESYNC_WORK, reports SET_REGION_SYNC and fails writes from one thread, each request
  * waiting for its answer, so a write failure is never reported while one of those is out.
