@@ -742,6 +742,13 @@ static const struct {
 	 * the heal its (higher-epoch) replica won over the side that had served meanwhile.
 	 */
 	{3095, 5, true},
+	/*
+	 * A recovery carried through a master resume, then a round that dropped the holder's
+	 * replica again: the received state still gave it the recovery, but its report was
+	 * answered locally (and the model missed replies given at once).
+	 */
+	{724, 4, false},
+	{26, 4, true},
 };
 
 static unsigned env_uint(const char *name, unsigned dflt)
