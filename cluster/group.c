@@ -11,7 +11,8 @@
  *           commit delivered back to us; disk = durable_gen covers the commit's generation;
  *   rule 7  the kernel's report that it finished a recovery granted by a replica this node
  *           has dropped since never puts the region in sync in the new state (another node
- *           may be copying it there): it is answered locally (stale_recovery_done);
+ *           may be copying it there): it is answered locally (stale_recovery_done), unless
+ *           the new state gives that recovery back to this node (group_sync.c);
  *   rule 9  nothing here reads a clock, a random source or iterates in pointer order: the
  *           state changes only at agreed deliveries, in delivery order.
  * Every request is answered exactly once: each token lives in exactly one of the lists
@@ -235,6 +236,7 @@ void group_destroy(struct group *g)
 	free(g->postsuspend_tokens.v);
 	free(g->disk_buf);
 	free(g->start_clean);
+	free(g->start_sync);
 	free(g->tx);
 	free(g->chunk);
 	rlog_destroy(g->rl);
@@ -256,6 +258,23 @@ int group_start(struct group *g, const uint8_t *clean, uint64_t clean_regions)
 		g->start_regions = clean_regions;
 	}
 	g->started = true;
+	return 0;
+}
+
+int group_start_sync(struct group *g, const uint8_t *sync, uint64_t sync_regions)
+{
+	free(g->start_sync);
+	g->start_sync = NULL;
+	g->start_sync_regions = 0;
+	if (sync && sync_regions) {
+		size_t bytes = (size_t)((sync_regions + 7) / 8);
+
+		g->start_sync = malloc(bytes);
+		if (!g->start_sync)
+			return -ENOMEM;
+		memcpy(g->start_sync, sync, bytes);
+		g->start_sync_regions = sync_regions;
+	}
 	return 0;
 }
 
@@ -718,6 +737,9 @@ void group_deliver(struct group *g, uint32_t sender, const void *buf, size_t len
 		break;
 	case CMSG_SNAP:
 		sync_on_snap(g, sender, &g->rx);
+		break;
+	case CMSG_MARKS:
+		sync_on_marks(g, sender, &g->rx);
 		break;
 	default:
 		if (sync_maybe_queue(g, sender, buf, len))

@@ -12,7 +12,7 @@
  * clock (time comes in through group_tick) or does I/O itself, so tests/sim runs N nodes in
  * one process over cluster/sim.c and gets the same result for the same seed.
  *
- * PROTOCOL (version 1)
+ * PROTOCOL (versions 1 and 2; version 2 adds the MARKS message, see "Fencing")
  *
  * Ordering. Every request that changes shared state travels as one message in agreed order
  * and every synced member applies it to its struct rlog (log/rlog.h) at delivery. Only the
@@ -66,7 +66,8 @@
  *   1. apply node_left for each departed node (rlog_node_left; a departed writer is replaced);
  *   2. every member multicasts STATE{members, max_version, synced, quorate, gen, epoch,
  *      digest_at_confchg} (always in protocol version GROUP_PROTO_VERSION_MIN, so every
- *      member can read it), members being the sorted member list of the confchg it answers;
+ *      member can read it), members being the sorted member list of the confchg it answers,
+ *      right after its MARKS if it sends any (version 2, see "Fencing");
  *      the barrier is one STATE from each current member whose member list equals the
  *      current one, delivered after the latest confchg (older STATEs are ignored; a later one
  *      from the same sender replaces an earlier one);
@@ -77,7 +78,8 @@
  *      nodeid; members of any other group drop their state and rejoin clean (no stateful
  *      merge); epoch = max(epoch) + 1. If nobody is eligible and every STATE is quorate, the
  *      lowest-nodeid member does a master resume (rlog_resume_master with the image given to
- *      group_start, where its own stale replica's dirty regions stay dirty) and is the synced
+ *      group_start, where its own stale replica's dirty regions stay dirty; then every
+ *      member's carried marks and recovery, "Fencing") and is the synced
  *      set; if nobody is eligible and some member is inquorate, the round stays open until
  *      the members that regain quorum send STATE again. sender = lowest nodeid in the set;
  *   4. the sender takes a frozen copy of its state at the barrier point and multicasts it as
@@ -96,17 +98,41 @@
  * Fencing. Like cmirrord and md-cluster, the protocol relies on the cluster fencing a node
  * that leaves a quorate membership (partitioned away, its corosync died): at the confchg the
  * survivors turn its marks into resync work and release its recovery (rule 6), which is safe
- * only if its kernel writes and copies no more. Known gap: when no side has quorum, nobody
- * can fence, and the members that merge again keep running kernels whose marks and recovery
- * live only in the stale replicas the barrier replaces. Their marks are committed again from
- * the pending set once they are synced, but until then a region they write may read clean or
- * be handed out for resync, and a recovery their kernel still runs is not carried into the
- * new state (another node may be given the same region). What the group does locally: the
- * kernel's SET_REGION_SYNC(r, 1) ending a recovery that a since-dropped replica granted is
+ * only if its kernel writes and copies no more. When no side has quorum nobody can fence,
+ * and the members that merge again keep running kernels whose marks and recovery live only
+ * in the stale replicas the master resume replaces (so does every member whose corosync
+ * restarted: its replica is dropped while its kernel runs on). Version 2 closes this: before
+ * its STATE, a member that is not eligible itself (so a master resume may follow) sends
+ * MARKS{index, last, has_rec, rec_region, regions}: every region its kernel marks and has
+ * not cleared (my_marks, plus deferred clears not yet committed), strictly ascending, in
+ * chunks of at most CMSG_MARKS_MAX_REGIONS (one member's list is bounded only by the log's
+ * region count), and in the last chunk the region its kernel is recovering (an answered
+ * GET_RESYNC_WORK whose end it has not reported). Only the member that would be the master
+ * (the lowest nodeid) keeps them; a MARKS list counts for its sender's STATE only if it is
+ * complete (chunks 0..last, in order, regions valid) and its last chunk is the message right
+ * before that STATE (seq + 1), so a list of an older round never counts. After
+ * rlog_resume_master the master applies, in member (nodeid) order, every member's marks
+ * (rlog_mark as that node: the region is dirty and never handed out to another node, and
+ * stays as in sync as the resume made it), then every member's recovery
+ * (rlog_set_assignment: the region is put out of sync if the resume made it in sync, so
+ * writers wait for the copy, and assigned to the claimant), before it freezes the state for
+ * the snapshot; so every member gets it. A claimant that holds the assignment in the new
+ * state reports its end through the order again. One recovery per log: when two members
+ * claim one (possible only if fencing failed: two live recoveries need two lineages that
+ * both granted one, and every lineage that granted after another's holder left it was
+ * quorate and fenced that holder), the first in nodeid order wins and the other kernel's
+ * report is answered without a message (below). The eligible path needs no MARKS: the
+ * winning replica holds every committed mark of every member that did not leave a quorate
+ * membership (those are fenced), and uncommitted marks are committed again anyway.
+ * Remaining: MARKS are sent only when the group's version (negotiated at the member's last
+ * barrier) is 2, so a mixed cluster with a version-1 member keeps the old behaviour: marks
+ * and recovery of live kernels are lost at a master resume until the pending set commits
+ * them again (a version-1 member would reject MARKS as an unknown message). A daemon that
+ * restarted (new struct group) knows nothing of its kernel's marks and cannot carry them.
+ * What the group does locally: the kernel's SET_REGION_SYNC(r, 1) ending a recovery that a
+ * since-dropped replica granted, and that the new state does not give back to this node, is
  * answered without a message, so r stays out of sync (recovered again, writers wait) and a
- * stale copy never marks r in sync under another node's copy. Closing the rest needs the
- * barrier to carry each member's outstanding marks and assignment (a STATE format change)
- * so the master resume keeps them.
+ * stale copy never marks r in sync under another node's copy.
  * Replies to ordered requests delivered during a round wait for the round's outcome: if this
  * member's replica is dropped, the requests are driven again in the new state (and its
  * outstanding marks committed again). SNAP carries the writer, durable_gen and disk_failed.
@@ -129,7 +155,7 @@
 #include "log/rlog.h"
 
 #define GROUP_PROTO_VERSION_MIN 1u
-#define GROUP_PROTO_VERSION_MAX 1u
+#define GROUP_PROTO_VERSION_MAX 2u
 /** Largest message the group sends (well under CPG's 1 MiB atomic size). */
 #define GROUP_CHUNK_MAX (64u * 1024u)
 /** Bound of the deferred-clear activity set per log. */
@@ -230,6 +256,15 @@ void group_destroy(struct group *g);
  * (the group also keeps dirty every region its own stale replica has dirty).
  */
 int group_start(struct group *g, const uint8_t *clean, uint64_t clean_regions);
+
+/**
+ * After group_start, before joining: regions a master resume keeps in sync although the
+ * image says dirty (the sync bits a restarted daemon saved while the kernel kept running).
+ * They stay dirty, so a crash resyncs them (rlog_resume_master_sync). Used by this member's
+ * first master resume only and dropped once it holds a state (resumed or received): later
+ * sync changes make it stale. NULL / 0 drops it. The group copies it.
+ */
+int group_start_sync(struct group *g, const uint8_t *sync, uint64_t sync_regions);
 
 void group_confchg(struct group *g, const uint32_t *members, size_t n_members, const uint32_t *left,
 		   size_t n_left, const uint32_t *joined, size_t n_joined);

@@ -49,6 +49,19 @@ struct member_state {
 	struct cmsg_state st;
 };
 
+/*
+ * One member's MARKS of the current round (group.h "Fencing"): its kernel's outstanding
+ * marks and recovery, kept only by the member that would do a master resume.
+ */
+struct marks_rx {
+	uint32_t nodeid;
+	uint32_t next;	   /* next chunk index expected (UINT32_MAX: broken until index 0) */
+	uint32_t last_seq; /* seq of the last chunk; its STATE has seq last_seq + 1 */
+	bool complete, has_rec;
+	uint64_t rec_region;
+	struct rset set; /* strictly ascending */
+};
+
 /* Dynamic arrays (insertion order only: no pointer or hash order anywhere). */
 #define DARRAY(T)              \
 	struct {               \
@@ -64,6 +77,8 @@ struct group {
 	struct rlog *rl;
 	uint8_t *start_clean;
 	uint64_t start_regions;
+	uint8_t *start_sync; /* group_start_sync: in sync although dirty, first resume only */
+	uint64_t start_sync_regions;
 	bool started;
 
 	/* local status */
@@ -130,6 +145,8 @@ struct group {
 	uint32_t frozen_writer;
 	bool frozen_disk_failed;
 	uint8_t *chunk;
+	struct marks_rx mrx[GROUP_MAX_MEMBERS];
+	uint32_t n_mrx;
 
 	struct cmsg rx; /* decode scratch (large) */
 	uint8_t *tx;	/* encode scratch, CMSG_MAX_SIZE */
@@ -159,6 +176,7 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 		  size_t n_left);
 void sync_on_state(struct group *g, uint32_t sender, const struct cmsg *m);
 void sync_on_snap(struct group *g, uint32_t sender, const struct cmsg *m);
+void sync_on_marks(struct group *g, uint32_t sender, const struct cmsg *m);
 /** True when the delivery was queued for later (this member is receiving a snapshot). */
 bool sync_maybe_queue(struct group *g, uint32_t sender, const void *buf, size_t len);
 void sync_pump(struct group *g);

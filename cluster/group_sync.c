@@ -11,9 +11,13 @@
  *     replica equals the sender's (rule 9);
  *   - no stateful merge: members outside the chosen group drop their state and receive;
  *   - only states of quorate members may win, and the highest epoch wins first, so a stale
- *     side of a healed partition can never overwrite the side that served.
+ *     side of a healed partition can never overwrite the side that served;
+ *   - a master resume keeps what the members' live kernels have in flight: the marks and the
+ *     recovery each member carried in its MARKS before its STATE are applied to the resumed
+ *     replica before it is frozen for the snapshot (group.h "Fencing").
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,11 +82,204 @@ static void drop_ctrl_type(struct group *g, uint16_t type)
 	}
 }
 
+/* ---- carried marks and recoveries (group.h "Fencing") -------------------------------- */
+
+static void marks_free(struct group *g)
+{
+	uint32_t i;
+
+	for (i = 0; i < g->n_mrx; i++)
+		free(g->mrx[i].set.v);
+	memset(g->mrx, 0, sizeof(g->mrx));
+	g->n_mrx = 0;
+}
+
+/* Forget the MARKS of nodes that are no longer members (keeps the table <= members). */
+static void marks_prune(struct group *g)
+{
+	uint32_t i = 0;
+
+	while (i < g->n_mrx) {
+		if (group_is_member(g, g->mrx[i].nodeid)) {
+			i++;
+			continue;
+		}
+		free(g->mrx[i].set.v);
+		g->mrx[i] = g->mrx[--g->n_mrx];
+		memset(&g->mrx[g->n_mrx], 0, sizeof(g->mrx[0]));
+	}
+}
+
+static struct marks_rx *marks_find(struct group *g, uint32_t node, bool add)
+{
+	uint32_t i;
+
+	for (i = 0; i < g->n_mrx; i++)
+		if (g->mrx[i].nodeid == node)
+			return &g->mrx[i];
+	if (!add || g->n_mrx == GROUP_MAX_MEMBERS)
+		return NULL;
+	g->mrx[g->n_mrx].nodeid = node;
+	return &g->mrx[g->n_mrx++];
+}
+
+/*
+ * One MARKS chunk. Only the member that would do a master resume (the lowest nodeid) keeps
+ * them; chunks must come in order from index 0, each region below region_count and above
+ * the previous one, or the sender's list is dropped (it carries nothing this round).
+ */
+void sync_on_marks(struct group *g, uint32_t sender, const struct cmsg *m)
+{
+	const struct cmsg_marks *k = &m->u.marks;
+	struct marks_rx *x;
+	uint32_t i;
+
+	if (!g->n_members || g->members[0] != g->me || !group_is_member(g, sender))
+		return;
+	x = marks_find(g, sender, true);
+	if (!x)
+		return;
+	if (k->index == 0) {
+		x->set.n = 0;
+		x->next = 0;
+		x->complete = false;
+	}
+	if (k->index != x->next)
+		goto broken;
+	for (i = 0; i < k->n_regions; i++) {
+		uint64_t r = k->regions[i];
+
+		if (r >= g->p.region_count || (x->set.n && r <= x->set.v[x->set.n - 1]))
+			goto bad;
+		if (x->set.n == x->set.cap &&
+		    darray_grow((void **)&x->set.v, &x->set.cap, sizeof(x->set.v[0])))
+			goto broken;
+		x->set.v[x->set.n++] = r;
+	}
+	if (k->has_rec && k->rec_region >= g->p.region_count)
+		goto bad;
+	x->next++;
+	if (k->last) {
+		x->complete = true;
+		x->has_rec = k->has_rec;
+		x->rec_region = k->rec_region;
+		x->last_seq = m->seq;
+	}
+	return;
+bad:
+	g->bad_messages++;
+	event(g, GROUP_EV_BAD_MESSAGE, sender);
+broken:
+	x->complete = false;
+	x->next = UINT32_MAX;
+}
+
+/* The MARKS that belong to member i's STATE of this round (sent right before it), if any. */
+static const struct marks_rx *carried(struct group *g, uint32_t i)
+{
+	const struct marks_rx *x = marks_find(g, g->members[i], false);
+
+	if (!x || !x->complete || x->last_seq + 1 != g->ms[i].seq)
+		return NULL;
+	return x;
+}
+
+/*
+ * The kernel's recovery is held by this node in the state that replaced the replica which
+ * granted it (a carried claim, or an assignment the received state still gives us): the
+ * state keeps the region out of sync and nobody else's since then, so its end is reported
+ * through the order again (no local answer, no second copy). Before this member holds a
+ * state its requests are held, so the assignment cannot come from a newer grant.
+ */
+static void adopt_recovery(struct group *g)
+{
+	uint64_t r = 0;
+	uint32_t n = 0;
+
+	if (g->krec && !g->krec_report && rlog_assignment(g->rl, &r, &n) && n == g->me &&
+	    r == g->krec_region)
+		g->krec_lineage = g->lineage;
+}
+
+/*
+ * Master resume: apply every member's carried marks, then its recovery, in member (nodeid)
+ * order, to the resumed replica. A mark keeps the region dirty and never handed out to
+ * another node; a recovery puts its region out of sync (if the resume made it in sync) and
+ * assigns it to the claimant. One recovery per log: the first claim in nodeid order wins,
+ * a later claimant's kernel gets its report answered locally (rule 7, stale_recovery_done).
+ */
+static void apply_carried(struct group *g)
+{
+	const struct marks_rx *x;
+	uint32_t i;
+	size_t j, k;
+
+	for (i = 0; i < g->n_members; i++) {
+		x = carried(g, i);
+		for (j = 0; x && j < x->set.n; j += k) {
+			k = x->set.n - j > RLOG_MAX_BATCH ? RLOG_MAX_BATCH : x->set.n - j;
+			/* -ENOSPC past RLOG_MAX_NODES markers: nothing else to do */
+			rlog_mark(g->rl, g->members[i], x->set.v + j, k);
+		}
+	}
+	for (i = 0; i < g->n_members; i++) {
+		x = carried(g, i);
+		if (x && x->has_rec)
+			rlog_set_assignment(g->rl, g->members[i], x->rec_region);
+	}
+	adopt_recovery(g);
+}
+
+/*
+ * Before our STATE: the marks our kernel holds (marked, or cleared with the clear still
+ * deferred) and its recovery in progress, in MARKS chunks, so a master resume keeps them.
+ * Only when a master resume can happen this round (we are not eligible ourselves) and the
+ * group's version is 2 (every member of the last barrier reads MARKS).
+ */
+static void send_marks(struct group *g, struct cmsg *m)
+{
+	const struct rset *a = &g->my_marks, *b = &g->pend_clears;
+	size_t ia = 0, ib = 0;
+	uint32_t index = 0;
+	bool rec = g->krec && !g->krec_report;
+
+	if (g->max_version < 2 || g->version < 2 || (g->at_cc_synced && g->quorate))
+		return;
+	if (!a->n && !b->n && !rec)
+		return;
+	do {
+		uint32_t n = 0;
+		uint64_t last = 0;
+
+		memset(&m->u.marks, 0, offsetof(struct cmsg_marks, regions));
+		while (n < CMSG_MARKS_MAX_REGIONS && (ia < a->n || ib < b->n)) {
+			uint64_t r;
+
+			if (ib >= b->n || (ia < a->n && a->v[ia] <= b->v[ib]))
+				r = a->v[ia++];
+			else
+				r = b->v[ib++];
+			if (n && r == last)
+				continue; /* in both sets */
+			m->u.marks.regions[n++] = last = r;
+		}
+		m->type = CMSG_MARKS;
+		m->u.marks.index = index++;
+		m->u.marks.n_regions = n;
+		m->u.marks.last = ia >= a->n && ib >= b->n;
+		m->u.marks.has_rec = m->u.marks.last && rec;
+		m->u.marks.rec_region = m->u.marks.has_rec ? g->krec_region : 0;
+		if (group_queue_ctrl(g, m))
+			return; /* out of memory: the STATE goes without (the old behaviour) */
+	} while (!m->u.marks.last);
+}
+
 void sync_reset(struct group *g)
 {
 	stop_sending(g);
 	stop_receiving(g);
 	g->in_barrier = false;
+	marks_free(g);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -96,7 +293,9 @@ void sync_send_state(struct group *g)
 {
 	struct cmsg m;
 
+	drop_ctrl_type(g, CMSG_MARKS);
 	drop_ctrl_type(g, CMSG_STATE);
+	send_marks(g, &m);
 	memset(&m.u.state, 0, sizeof(m.u.state));
 	m.type = CMSG_STATE;
 	m.u.state.max_version = g->max_version;
@@ -146,10 +345,13 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 		/* evicted (or a confchg without us): hold everything until we are back */
 		drop_state(g);
 		g->in_barrier = false;
+		drop_ctrl_type(g, CMSG_MARKS);
 		drop_ctrl_type(g, CMSG_STATE);
 		g->n_members = 0;
+		marks_free(g);
 		return;
 	}
+	marks_prune(g);
 
 	/* 2. announce our state as of this confchg */
 	open_round(g, 0);
@@ -225,9 +427,18 @@ static void start_receiving(struct group *g, uint32_t sender, uint32_t round)
 	g->snap_next = 0;
 }
 
+/* The sync image of a restarted daemon describes only the state it first resumes into. */
+static void drop_start_sync(struct group *g)
+{
+	free(g->start_sync);
+	g->start_sync = NULL;
+	g->start_sync_regions = 0;
+}
+
 /*
  * Master resume from the start image; a stale replica of ours adds its dirty regions (it may
- * know marks newer than the image), so a region is clean only when both say clean.
+ * know marks newer than the image), so a region is clean only when both say clean. A sync
+ * image (group_start_sync) keeps its regions in sync but dirty.
  */
 static void master_resume(struct group *g, bool had_replica)
 {
@@ -247,11 +458,14 @@ static void master_resume(struct group *g, bool had_replica)
 		}
 	}
 	if (img) {
-		rlog_resume_master(g->rl, img, g->start_regions < rc ? g->start_regions : rc);
+		rlog_resume_master_sync(g->rl, img, g->start_regions < rc ? g->start_regions : rc,
+					g->start_sync, g->start_sync_regions);
 		free(img);
 	} else {
-		rlog_resume_master(g->rl, g->start_clean, g->start_regions);
+		rlog_resume_master_sync(g->rl, g->start_clean, g->start_regions, g->start_sync,
+					g->start_sync_regions);
 	}
+	drop_start_sync(g);
 }
 
 /* The writer repeats what it made durable (its announcement may have been dropped). */
@@ -335,6 +549,7 @@ static void decide(struct group *g)
 
 		if (master == g->me) {
 			master_resume(g, was_synced);
+			apply_carried(g);
 			g->synced = true;
 			g->stale = false;
 			g->gen = g->durable_gen = g->written_gen = 0;
@@ -466,6 +681,8 @@ static void finish_receiving(struct group *g, const struct cmsg_snap *s)
 	/* stays stale if quorum was lost while receiving (group_set_quorate) */
 	g->stale = g->stale || !g->quorate;
 	g->receiving = false;
+	drop_start_sync(g);
+	adopt_recovery(g);
 	event(g, GROUP_EV_SYNCED, g->me);
 	/* 4. apply what the order delivered after the barrier point, in order */
 	for (i = 0; i < g->queued.n; i++) {

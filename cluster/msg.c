@@ -126,6 +126,33 @@ static int decode_snap(struct wire_rd *r, struct cmsg_snap *s)
 	return err;
 }
 
+static int decode_marks(struct wire_rd *r, struct cmsg_marks *k)
+{
+	int err = CMSG_OK;
+	uint32_t i;
+
+	wire_get_le32(r, &k->index);
+	get_bool(r, &k->last, &err);
+	get_bool(r, &k->has_rec, &err);
+	get_pad(r, 2, &err);
+	wire_get_le64(r, &k->rec_region);
+	if (!wire_get_le32(r, &k->n_regions))
+		return CMSG_E_PAYLOAD;
+	if (k->n_regions > CMSG_MARKS_MAX_REGIONS)
+		return CMSG_E_COUNT;
+	if (wire_rd_left(r) != (size_t)k->n_regions * 8u)
+		return CMSG_E_PAYLOAD;
+	for (i = 0; i < k->n_regions; i++) {
+		wire_get_le64(r, &k->regions[i]);
+		if (i > 0 && k->regions[i] <= k->regions[i - 1])
+			err = CMSG_E_VALUE;
+	}
+	/* one encoding: no recovery means region 0 */
+	if (!k->has_rec && k->rec_region)
+		err = CMSG_E_VALUE;
+	return err;
+}
+
 int cmsg_decode(struct cmsg *m, const void *buf, size_t len, uint32_t sender, uint16_t ver_min,
 		uint16_t ver_max)
 {
@@ -146,7 +173,7 @@ int cmsg_decode(struct cmsg *m, const void *buf, size_t len, uint32_t sender, ui
 		return CMSG_E_MAGIC;
 	if (m->version < ver_min || m->version > ver_max)
 		return CMSG_E_VERSION;
-	if (m->type == 0 || m->type > CMSG_TYPE_MAX)
+	if (m->type == 0 || m->type > (m->version >= 2 ? CMSG_TYPE_MAX : CMSG_TYPE_MAX_V1))
 		return CMSG_E_TYPE;
 	if (plen != wire_rd_left(&r))
 		return CMSG_E_LEN;
@@ -191,6 +218,9 @@ int cmsg_decode(struct cmsg *m, const void *buf, size_t len, uint32_t sender, ui
 	case CMSG_SNAP:
 		err = decode_snap(&r, &m->u.snap);
 		break;
+	case CMSG_MARKS:
+		err = decode_marks(&r, &m->u.marks);
+		break;
 	}
 	if (err != CMSG_OK)
 		return err;
@@ -218,6 +248,8 @@ static size_t payload_size(const struct cmsg *m)
 		return CMSG_STATE_FIXED + 4u * (size_t)m->u.state.n_members;
 	case CMSG_SNAP:
 		return CMSG_SNAP_FIXED + m->u.snap.n_bytes;
+	case CMSG_MARKS:
+		return CMSG_MARKS_FIXED + 8u * (size_t)m->u.marks.n_regions;
 	}
 	return 0;
 }
@@ -238,6 +270,9 @@ int cmsg_encode(const struct cmsg *m, const uint64_t *regions, uint8_t *buf, siz
 	    (m->u.state.n_members == 0 || m->u.state.n_members > CMSG_STATE_MAX_MEMBERS))
 		return -EINVAL;
 	if (m->type == CMSG_SNAP && m->u.snap.n_bytes > CMSG_SNAP_MAX_BYTES)
+		return -EINVAL;
+	if (m->type == CMSG_MARKS &&
+	    (m->version < 2 || m->u.marks.n_regions > CMSG_MARKS_MAX_REGIONS))
 		return -EINVAL;
 	plen = payload_size(m);
 	wire_wr_init(&w, buf, cap);
@@ -297,6 +332,18 @@ int cmsg_encode(const struct cmsg *m, const uint64_t *regions, uint8_t *buf, siz
 		wire_put_le64(&w, m->u.snap.durable_gen);
 		wire_put_le32(&w, m->u.snap.n_bytes);
 		wire_put_bytes(&w, m->u.snap.bytes, m->u.snap.n_bytes);
+		break;
+	case CMSG_MARKS:
+		if (!regions)
+			regions = m->u.marks.regions;
+		wire_put_le32(&w, m->u.marks.index);
+		wire_put_u8(&w, m->u.marks.last ? 1 : 0);
+		wire_put_u8(&w, m->u.marks.has_rec ? 1 : 0);
+		wire_put_zero(&w, 2);
+		wire_put_le64(&w, m->u.marks.rec_region);
+		wire_put_le32(&w, m->u.marks.n_regions);
+		for (i = 0; i < m->u.marks.n_regions; i++)
+			wire_put_le64(&w, regions[i]);
 		break;
 	}
 	if (w.err)

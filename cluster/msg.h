@@ -2,7 +2,7 @@
  * msg: encode and validate cluster messages (include/cluster_wire.h) into host structs.
  *
  * The decoder checks everything before the group looks at a message: magic, a version in
- * the accepted range, a known type, mh_len equal to the bytes that follow, the exact payload
+ * the accepted range, a type known in that version (MARKS exists from version 2 on), mh_len equal to the bytes that follow, the exact payload
  * size for the type (every byte consumed), counts within limits, booleans 0|1, padding zero,
  * and the header's sender equal to the transport-delivered sender. A rejected message gets
  * a reason code and is never applied.
@@ -56,6 +56,16 @@ struct cmsg_snap {
 	const uint8_t *bytes; /**< borrowed from the decoded buffer */
 };
 
+/** MARKS (version 2): one chunk of a member's outstanding marks, and its kernel's recovery. */
+struct cmsg_marks {
+	uint32_t index;
+	bool last;
+	bool has_rec;
+	uint64_t rec_region;
+	uint32_t n_regions;
+	uint64_t regions[CMSG_MARKS_MAX_REGIONS]; /**< strictly ascending */
+};
+
 /** A decoded message. Large (a full commit); keep one per group, not on the stack. */
 struct cmsg {
 	uint16_t version;
@@ -72,6 +82,7 @@ struct cmsg {
 		uint64_t gen; /**< DURABLE, DISK_FAILED */
 		struct cmsg_state state;
 		struct cmsg_snap snap;
+		struct cmsg_marks marks;
 	} u;
 };
 
@@ -84,8 +95,8 @@ int cmsg_decode(struct cmsg *m, const void *buf, size_t len, uint32_t sender, ui
 
 /**
  * Encode @m into @buf (@cap bytes); *len is the size. Returns 0, -EINVAL (counts over limits,
- * unknown type) or -ENOSPC. For COMMIT, @regions (if not NULL) replaces m->u.commit.regions
- * so callers need no full struct cmsg_commit.
+ * unknown type) or -ENOSPC. For COMMIT and MARKS, @regions (if not NULL) replaces
+ * m->u.commit.regions / m->u.marks.regions so callers need no full region array.
  */
 int cmsg_encode(const struct cmsg *m, const uint64_t *regions, uint8_t *buf, size_t cap,
 		size_t *len);

@@ -83,6 +83,8 @@ struct mlog {
 	uint64_t resume_token;
 	uint8_t *image; /* clean bitmap for group_start (disk read or reload) */
 	uint64_t image_regions;
+	uint8_t *sync_image; /* group_start_sync: a restart's state file (in sync, not clean) */
+	uint64_t sync_image_regions;
 	uint8_t *saved_clean; /* clean bits at the last suspend (core reload) */
 	uint64_t saved_regions;
 	uint64_t saved_sync_count;
@@ -400,6 +402,7 @@ static void mlog_free(struct mlog *m, int error)
 	drop_transport(m);
 	close_disk(m);
 	free(m->image);
+	free(m->sync_image);
 	free(m->saved_clean);
 	free(m);
 }
@@ -454,6 +457,8 @@ static void start_group(struct mlog *m)
 			m->transport = NULL;
 			free(m->image);
 			m->image = NULL;
+			free(m->sync_image);
+			m->sync_image = NULL;
 			fail_list(m->t, &m->resumes, r);
 			fail_list(m->t, &m->held, -ESRCH);
 			set_state(m, MLOG_SUSPENDED, "no transport");
@@ -478,6 +483,8 @@ static void start_group(struct mlog *m)
 	r = group_create(&m->group, &p, &mlog_group_ops, m);
 	if (r == 0)
 		r = group_start(m->group, m->image, m->image_regions);
+	if (r == 0 && m->sync_image)
+		r = group_start_sync(m->group, m->sync_image, m->sync_image_regions);
 	/*
 	 * The group's clock starts at 0 until its first tick: writes before it would look 2 s
 	 * idle at that tick (GROUP_AL_IDLE_MS) and their deferred clears leave at once.
@@ -487,6 +494,9 @@ static void start_group(struct mlog *m)
 	free(m->image);
 	m->image = NULL;
 	m->image_regions = 0;
+	free(m->sync_image);
+	m->sync_image = NULL;
+	m->sync_image_regions = 0;
 	if (r) {
 		qb_log(LOG_ERR, "log %s: cannot create its group: %s", m->uuid, strerror(-r));
 		drop_group(m);
@@ -589,16 +599,17 @@ static void check_persist(struct mlog *m, uint64_t now_ms)
  * never asks for resync work again until a real mirror resume. A master resume sets
  * sync := clean, so every region dirty on the log (written recently) would be reported out
  * of sync forever: the kernel writes those to the primary leg only and nothing resyncs them.
- * So the regions the state file records in sync are handed to the master resume as clean.
+ * So the regions the state file records in sync are handed to the master resume as in sync
+ * (group_start_sync), while the clean bits stay those of the log device's image:
+ * sync := clean OR file, clean := disk (rlog_resume_master_sync).
  *
- * Why marking them clean is acceptable: such a region is dirty only because the live kernel
- * marked it for writes; the kernel did not crash, so those writes go to every leg and the
- * kernel CLEARs the region when they complete (a CLEAR of an unmarked region is harmless).
- * The cost: until then, the region is not dirty on the log, so a crash of this node while
- * those writes are in flight would not resync it at the next activation. That window is
- * bounded by the writes in flight across the daemon restart; the alternative (sync := clean)
- * leaves the secondary leg stale forever with certainty. Only a master resume uses the image;
- * a member that joins a live group receives the replicated state instead.
+ * Such a region is dirty because the live kernel marked it for writes (or cleared it after
+ * the old daemon's last commit): those writes go to every leg, and until the kernel CLEARs
+ * the region (an unmarked region in sync then turns clean) a crash of this node resyncs it
+ * at the next activation. The cost: a region the kernel had already cleared stays dirty
+ * until the next activation resyncs it (bounded by the deferred clears and the writes in
+ * flight across the restart). Only a master resume uses the images; a member that joins a
+ * live group receives the replicated state instead.
  *
  * Without a valid file the behaviour stays conservative, with a warning.
  */
@@ -607,7 +618,7 @@ static void apply_persisted_sync(struct mlog *m)
 	char path[DISK_STATE_PATH_MAX], why[160];
 	uint64_t n = m->args.region_count, i, added = 0;
 	size_t bytes = (size_t)((n + 7) / 8);
-	uint8_t *bits, *img;
+	uint8_t *bits;
 	int r;
 
 	if (!m->reconnected)
@@ -632,36 +643,23 @@ static void apply_persisted_sync(struct mlog *m)
 		free(bits);
 		goto conservative;
 	}
-	img = calloc(1, bytes + 1);
-	if (!img) {
-		free(bits);
-		r = -ENOMEM;
-		snprintf(why, sizeof(why), "out of memory");
-		goto conservative;
-	}
-	if (m->image)
-		memcpy(img, m->image,
-		       (size_t)((m->image_regions < n ? m->image_regions : n) + 7) / 8);
-	if (m->image && m->image_regions < n) {
-		/* Bits past the disk's region count are not clean: drop them from the copy. */
-		for (i = m->image_regions; i < n; i++)
-			img[i / 8] &= (uint8_t) ~(1u << (i % 8));
-	}
-	for (i = 0; i < n; i++) {
-		if ((bits[i / 8] >> (i % 8)) & 1u && !((img[i / 8] >> (i % 8)) & 1u)) {
-			img[i / 8] |= (uint8_t)(1u << (i % 8));
+	/*
+	 * The file's in-sync regions stay in sync, but only the log device's image says which
+	 * are clean: the live kernel may still write a region the file records in sync, so it
+	 * must not read clean (a crash now must resync it). sync := clean OR file, clean := disk.
+	 */
+	for (i = 0; i < n; i++)
+		if ((bits[i / 8] >> (i % 8)) & 1u &&
+		    !(m->image && i < m->image_regions && (m->image[i / 8] >> (i % 8)) & 1u))
 			added++;
-		}
-	}
-	free(bits);
-	free(m->image);
-	m->image = img;
-	m->image_regions = n;
+	free(m->sync_image);
+	m->sync_image = bits;
+	m->sync_image_regions = n;
 	/* "sync" would force a full resync the live kernel never asks for: use the file. */
 	m->ss_use_image = true;
 	qb_log(LOG_NOTICE,
 	       "log %s/%llx: reconnect after a daemon restart: sync state from %s (%s); %llu "
-	       "dirty regions kept in sync",
+	       "dirty regions kept in sync (and dirty)",
 	       m->uuid, (unsigned long long)m->luid, path, why, (unsigned long long)added);
 	return;
 conservative:

@@ -1,5 +1,5 @@
 /*
- * cluster_wire.h: the cluster message wire format (group protocol version 1).
+ * cluster_wire.h: the cluster message wire format (group protocol versions 1 and 2).
  *
  * Every message is one fixed little-endian header followed by a type-specific payload of
  * exactly mh_len bytes. The sizes below are the wire sizes; the structs are never cast onto
@@ -22,8 +22,11 @@ enum cmsg_type {
 	CMSG_DISK_FAILED = 6, /**< the writer's write of generation gen failed */
 	CMSG_STATE = 7,	      /**< membership barrier */
 	CMSG_SNAP = 8,	      /**< one state-transfer chunk */
-	CMSG_TYPE_MAX = 8,
+	CMSG_MARKS = 9,	      /**< version 2: a member's kernel marks and recovery, before STATE */
+	CMSG_TYPE_MAX = 9,
 };
+/** Highest type of protocol version 1 (a version-1 header with a higher type is rejected). */
+#define CMSG_TYPE_MAX_V1 8u
 
 /* Fixed header: magic, version, type, sender nodeid, sender seq, payload length. */
 struct cmsg_wire_hdr {
@@ -118,9 +121,29 @@ _Static_assert(sizeof(struct cmsg_wire_snap) == CMSG_SNAP_FIXED, "snap fixed par
 /** Most snapshot bytes in one SNAP. */
 #define CMSG_SNAP_MAX_BYTES (60u * 1024u)
 
+/*
+ * MARKS (protocol version 2 only): chunk index, last (0|1), has_rec (0|1), 2 zero bytes,
+ * rec_region (0 when has_rec is 0), n_regions, then n_regions le64 regions, strictly
+ * ascending. One member's list is sent as chunks 0..k (k last), right before its STATE.
+ */
+struct cmsg_wire_marks {
+	uint32_t index;
+	uint8_t last;
+	uint8_t has_rec;
+	uint8_t pad[2];
+	uint64_t rec_region;
+	uint32_t n_regions;
+} __attribute__((packed));
+#define CMSG_MARKS_FIXED 20u
+_Static_assert(sizeof(struct cmsg_wire_marks) == CMSG_MARKS_FIXED, "marks fixed part");
+/** Most regions in one MARKS chunk (32 KiB + header, as a full COMMIT). */
+#define CMSG_MARKS_MAX_REGIONS 4096u
+
 /** Largest encoded message. */
 #define CMSG_MAX_SIZE (CMSG_HDR_SIZE + CMSG_SNAP_FIXED + CMSG_SNAP_MAX_BYTES)
 _Static_assert(CMSG_HDR_SIZE + CMSG_COMMIT_FIXED + 8u * CMSG_COMMIT_MAX_REGIONS <= CMSG_MAX_SIZE,
 	       "a full commit fits");
+_Static_assert(CMSG_HDR_SIZE + CMSG_MARKS_FIXED + 8u * CMSG_MARKS_MAX_REGIONS <= CMSG_MAX_SIZE,
+	       "a full marks chunk fits");
 
 #endif /* CMLOG_INCLUDE_CLUSTER_WIRE_H */

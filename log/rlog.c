@@ -470,6 +470,21 @@ int rlog_node_left(struct rlog *rl, uint32_t node)
 	return 0;
 }
 
+int rlog_set_assignment(struct rlog *rl, uint32_t node, uint64_t region)
+{
+	if (region >= rl->region_count)
+		return -EINVAL;
+	if (rl->has_assign)
+		return -EBUSY;
+	/* a copy in progress: the region must not read in sync before the holder reports */
+	sync_clear(rl, region);
+	clean_clear(rl, region);
+	rl->has_assign = true;
+	rl->assign_region = region;
+	rl->assign_node = node;
+	return 0;
+}
+
 /* Little-endian word @w of a disk bitmap of @nbytes bytes (missing bytes read as 0). */
 static uint64_t disk_word(const uint8_t *disk, uint64_t nbytes, uint64_t w)
 {
@@ -505,6 +520,29 @@ int rlog_resume_master(struct rlog *rl, const uint8_t *disk_clean, uint64_t disk
 	rlog_marks_reset(&rl->marks);
 	rlog_recount(rl);
 	rlog_disk_mark_all_dirty(rl);
+	return 0;
+}
+
+int rlog_resume_master_sync(struct rlog *rl, const uint8_t *disk_clean, uint64_t disk_regions,
+			    const uint8_t *sync, uint64_t sync_regions)
+{
+	uint64_t lim, w, lw, nbytes;
+
+	rlog_resume_master(rl, disk_clean, disk_regions);
+	if (rl->mode != RLOG_SYNC_DEFAULT || !sync)
+		return 0;
+	lim = sync_regions < rl->region_count ? sync_regions : rl->region_count;
+	nbytes = (lim + 7) / 8;
+	lw = rlog_bm_words(lim);
+	for (w = 0; w < lw; w++) {
+		uint64_t v = disk_word(sync, nbytes, w);
+
+		/* bits at and past @lim are not part of the image */
+		if (w == lw - 1 && lim % 64)
+			v &= (UINT64_C(1) << (lim % 64)) - 1;
+		rl->sync[w] |= v;
+	}
+	rlog_recount(rl);
 	return 0;
 }
 

@@ -128,6 +128,28 @@ int rlog_node_left(struct rlog *rl, uint32_t node);
 int rlog_resume_master(struct rlog *rl, const uint8_t *disk_clean, uint64_t disk_regions);
 
 /**
+ * Master resume with a separate in-sync image (a daemon restarted under a live kernel):
+ * exactly rlog_resume_master(@disk_clean, @disk_regions), then every region below
+ * @sync_regions whose bit is set in @sync (little-endian bit order, NULL / 0 for none) is in
+ * sync as well, whatever its clean bit: sync := clean OR sync, clean := the disk image. Such
+ * a region stays dirty, so a crash before the kernel clears it again resyncs it, and it is
+ * never reported clean while the live kernel may still write it. RLOG_SYNC_FORCE and
+ * RLOG_SYNC_NONE ignore @sync as they ignore the disk. @sync_regions may exceed
+ * region_count (extra bits ignored).
+ */
+int rlog_resume_master_sync(struct rlog *rl, const uint8_t *disk_clean, uint64_t disk_regions,
+			    const uint8_t *sync, uint64_t sync_regions);
+
+/**
+ * Re-establish a recovery @node's kernel still runs (after a master resume that dropped the
+ * replica which granted it, cluster/group.h "Fencing"): @region is put out of sync (and
+ * dirty) if it is not, so writers wait for the copy, and assigned to @node. The cursor and
+ * the priority queue are untouched. -EBUSY when the log already has an assignment (nothing
+ * changes: one recovery per log), -EINVAL for a region out of range.
+ */
+int rlog_set_assignment(struct rlog *rl, uint32_t node, uint64_t region);
+
+/**
  * Grow (or shrink) to @region_count regions, keeping existing bits; new regions are clean
  * and in sync only for RLOG_SYNC_NONE. Marks and the assignment on removed regions are
  * dropped. sync_count stays exact.

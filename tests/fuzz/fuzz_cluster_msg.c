@@ -7,8 +7,8 @@
  * check passes; bits 1-2: the accepted version range), four bytes of transport sender when
  * bit 0 is clear, then the message. The message is decoded from a heap copy of exactly its
  * length (ASan sees any read past it). When the decoder accepts, the target checks that the
- * decoded message keeps the documented limits (header fields, counts, sorted members,
- * borrowed bytes inside the buffer) and that re-encoding gives back the identical bytes:
+ * decoded message keeps the documented limits (header fields, counts, sorted members and
+ * MARKS regions, MARKS only in version 2, borrowed bytes inside the buffer) and that re-encoding gives back the identical bytes:
  * an accepted message has exactly one encoding, so no two nodes can read it differently.
  */
 #include <errno.h>
@@ -45,6 +45,16 @@ static void check_accepted(const struct cmsg *m, const uint8_t *buf, size_t len,
 			   m->u.state.n_members <= CMSG_STATE_MAX_MEMBERS);
 		for (uint32_t i = 1; i < m->u.state.n_members; i++)
 			FUZZ_CHECK(m->u.state.members[i - 1] < m->u.state.members[i]);
+		break;
+	case CMSG_MARKS:
+		/* a version-2 message: counts, strictly ascending regions, no stray recovery */
+		FUZZ_CHECK(m->version >= 2);
+		FUZZ_CHECK(m->u.marks.n_regions <= CMSG_MARKS_MAX_REGIONS);
+		FUZZ_CHECK(len ==
+			   CMSG_HDR_SIZE + CMSG_MARKS_FIXED + 8u * (size_t)m->u.marks.n_regions);
+		for (uint32_t i = 1; i < m->u.marks.n_regions; i++)
+			FUZZ_CHECK(m->u.marks.regions[i - 1] < m->u.marks.regions[i]);
+		FUZZ_CHECK(m->u.marks.has_rec || m->u.marks.rec_region == 0);
 		break;
 	case CMSG_SNAP:
 		FUZZ_CHECK(m->u.snap.n_bytes <= CMSG_SNAP_MAX_BYTES);

@@ -15,7 +15,7 @@
  *   - both replicas have the same digest (rule 9), and so do a clone, a snapshot round trip
  *     and the result of every rejected (-EINVAL) operation compared with the state before it;
  *   - per-operation postconditions from the rlog.h contract (marks, clears, departures,
- *     master resume, resize, on-disk encoding).
+ *     master resume with or without a separate in-sync image, resize, on-disk encoding).
  * Region counts are mostly below 600 so a full scan per operation stays cheap and word
  * boundaries (63/64/65...) are reached often; one count selector in two picks up to 10000
  * regions (beyond one 64-word summary block of the sync bitmap) with a shorter program,
@@ -357,14 +357,14 @@ static void op_node_left(struct pair *p, struct fuzz_in *in)
 
 static void op_resume_master(struct pair *p, struct fuzz_in *in)
 {
-	uint64_t n = rlog_region_count(p->a), disk_regions = 0, r, ar;
-	uint8_t *bits = NULL;
-	size_t nbytes = 0, got;
+	uint64_t n = rlog_region_count(p->a), disk_regions = 0, sync_regions = 0, r, ar;
+	uint8_t *bits = NULL, *sync = NULL, flags = fin_u8(in);
+	size_t nbytes = 0, sbytes = 0, got;
 	const uint8_t *src;
 	enum rlog_sync_mode mode = rlog_sync_mode(p->a);
 	uint32_t an;
 
-	if (fin_u8(in) & 1) {
+	if (flags & 1) {
 		disk_regions = fin_u16(in) % (2 * n + 70);
 		nbytes = (size_t)((disk_regions + 7) / 8);
 	}
@@ -375,8 +375,26 @@ static void op_resume_master(struct pair *p, struct fuzz_in *in)
 		src = fin_bytes(in, nbytes, &got);
 		memcpy(bits, src, got);
 	}
-	FUZZ_CHECK(rlog_resume_master(p->a, bits, disk_regions) == 0);
-	FUZZ_CHECK(rlog_resume_master(p->b, bits, disk_regions) == 0);
+	/* bit 1: a separate in-sync image (rlog_resume_master_sync), also exactly sized */
+	if (flags & 2) {
+		sync_regions = fin_u16(in) % (2 * n + 70);
+		sbytes = (size_t)((sync_regions + 7) / 8);
+	}
+	if (sbytes) {
+		sync = calloc(sbytes, 1);
+		FUZZ_CHECK(sync != NULL);
+		src = fin_bytes(in, sbytes, &got);
+		memcpy(sync, src, got);
+	}
+	if (flags & 2) {
+		FUZZ_CHECK(rlog_resume_master_sync(p->a, bits, disk_regions, sync, sync_regions) ==
+			   0);
+		FUZZ_CHECK(rlog_resume_master_sync(p->b, bits, disk_regions, sync, sync_regions) ==
+			   0);
+	} else {
+		FUZZ_CHECK(rlog_resume_master(p->a, bits, disk_regions) == 0);
+		FUZZ_CHECK(rlog_resume_master(p->b, bits, disk_regions) == 0);
+	}
 	FUZZ_CHECK(rlog_cursor(p->a) == 0);
 	FUZZ_CHECK(rlog_mark_count(p->a) == 0);
 	FUZZ_CHECK(!rlog_assignment(p->a, &ar, &an));
@@ -392,10 +410,15 @@ static void op_resume_master(struct pair *p, struct fuzz_in *in)
 		else
 			want = false;
 		FUZZ_CHECK(c == want);
-		/* sync := clean */
-		FUZZ_CHECK(in_sync(p->a, r) == c);
+		/* sync := clean, OR the sync image (default mode only) */
+		if (sync && mode == RLOG_SYNC_DEFAULT && r < sync_regions &&
+		    ((sync[r / 8] >> (r % 8)) & 1))
+			FUZZ_CHECK(in_sync(p->a, r));
+		else
+			FUZZ_CHECK(in_sync(p->a, r) == c);
 	}
 	free(bits);
+	free(sync);
 }
 
 static void op_resize(struct pair *p, struct fuzz_in *in)

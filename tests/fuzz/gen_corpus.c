@@ -192,6 +192,23 @@ static void gen_rlog_ops(void)
 	put8(&s, OP_DISK);
 	save("rlog_ops", "resume-snapshot-disk", &s);
 
+	/* master resume with a separate in-sync image (flags 3), then writes and resync */
+	prog_head(&s, 200, RLOG_SYNC_DEFAULT);
+	put8(&s, OP_RESUME);
+	put8(&s, 3);
+	put16(&s, 200);
+	for (int i = 0; i < 25; i++)
+		put8(&s, (uint8_t)(i % 2 ? 0xff : 0x0f));
+	put16(&s, 300);
+	for (int i = 0; i < 38; i++)
+		put8(&s, (uint8_t)(i % 3 ? 0xf0 : 0x3c));
+	prog_batch(&s, OP_MARK, 1, some, 7);
+	prog_batch(&s, OP_CLEAR, 1, some, 7);
+	put8(&s, OP_GRW);
+	put8(&s, 2);
+	put8(&s, OP_DISK);
+	save("rlog_ops", "resume-sync-image", &s);
+
 	prog_head(&s, 10, RLOG_SYNC_DEFAULT);
 	batch[0] = 3;
 	batch[1] = 0xffff;
@@ -336,16 +353,22 @@ static void gen_disk(void)
 
 static struct cmsg cm;
 
-static void cmsg_seed(const char *name, const uint64_t *regions)
+/* ctl 1: versions 1..1; ctl 3: versions 1..2 (MARKS exists from version 2 on). */
+static void cmsg_seed_ctl(const char *name, const uint64_t *regions, uint8_t ctl)
 {
 	struct seed s;
 	size_t len = 0;
 
 	s.len = 0;
-	put8(&s, 1);
+	put8(&s, ctl);
 	must(cmsg_encode(&cm, regions, s.buf + 1, sizeof(s.buf) - 1, &len), "cmsg_encode");
 	s.len += len;
 	save("cluster_msg", name, &s);
+}
+
+static void cmsg_seed(const char *name, const uint64_t *regions)
+{
+	cmsg_seed_ctl(name, regions, 1);
 }
 
 static void gen_cluster_msg(void)
@@ -397,6 +420,24 @@ static void gen_cluster_msg(void)
 	cm.u.state.members[1] = 2;
 	cm.u.state.members[2] = 0xffffffffu;
 	cmsg_seed("state", NULL);
+
+	cm.version = 2;
+	cm.type = CMSG_MARKS;
+	cm.u.marks.index = 0;
+	cm.u.marks.last = true;
+	cm.u.marks.has_rec = true;
+	cm.u.marks.rec_region = 40;
+	cm.u.marks.n_regions = 4;
+	cmsg_seed_ctl("marks", regions, 3);
+	cm.u.marks.index = 1;
+	cm.u.marks.last = false;
+	cm.u.marks.has_rec = false;
+	cm.u.marks.rec_region = 0;
+	cm.u.marks.n_regions = 0;
+	cmsg_seed_ctl("marks-empty-chunk", regions, 3);
+	cm.u.marks.n_regions = 2;
+	cmsg_seed_ctl("marks-v1-range", regions, 1); /* rejected: version 2 outside 1..1 */
+	cm.version = 1;
 
 	cm.type = CMSG_SNAP;
 	cm.u.snap.round = 3;

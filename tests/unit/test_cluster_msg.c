@@ -313,6 +313,15 @@ static void valid(uint16_t type)
 		in.u.snap.n_bytes = sizeof(bytes);
 		in.u.snap.bytes = bytes;
 		break;
+	case CMSG_MARKS:
+		in.version = 2;
+		in.u.marks.last = true;
+		in.u.marks.has_rec = true;
+		in.u.marks.rec_region = 5;
+		in.u.marks.n_regions = 2;
+		in.u.marks.regions[0] = 4;
+		in.u.marks.regions[1] = 9;
+		break;
 	default:
 		break;
 	}
@@ -350,6 +359,106 @@ static void test_every_truncation(void **state)
 	}
 }
 
+/* MARKS exists from protocol version 2 on; its fields and its malformations. */
+static void test_marks(void **state)
+{
+	size_t len, off = CMSG_HDR_SIZE;
+	uint32_t i;
+
+	(void)state;
+	hdr(&in, CMSG_MARKS);
+	in.version = 2;
+	in.u.marks.index = 3;
+	in.u.marks.last = true;
+	in.u.marks.has_rec = true;
+	in.u.marks.rec_region = 0x1122334455ull;
+	in.u.marks.n_regions = CMSG_MARKS_MAX_REGIONS;
+	for (i = 0; i < CMSG_MARKS_MAX_REGIONS; i++)
+		in.u.marks.regions[i] = (uint64_t)i * 3 + 1;
+	len = enc(&in);
+	assert_int_equal(len, CMSG_HDR_SIZE + CMSG_MARKS_FIXED + 8u * CMSG_MARKS_MAX_REGIONS);
+	memset(&out, 0xA5, sizeof(out));
+	assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 2), CMSG_OK);
+	assert_int_equal(out.version, 2);
+	assert_int_equal(out.type, CMSG_MARKS);
+	assert_int_equal(out.u.marks.index, 3);
+	assert_true(out.u.marks.last);
+	assert_true(out.u.marks.has_rec);
+	assert_int_equal(out.u.marks.rec_region, 0x1122334455ull);
+	assert_int_equal(out.u.marks.n_regions, CMSG_MARKS_MAX_REGIONS);
+	assert_memory_equal(out.u.marks.regions, in.u.marks.regions, 8u * CMSG_MARKS_MAX_REGIONS);
+	/* a version-1 member rejects it cleanly (its range ends at 1) */
+	assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 1), CMSG_E_VERSION);
+	/* an empty chunk without recovery; @regions replaces the struct's array */
+	hdr(&in, CMSG_MARKS);
+	in.version = 2;
+	len = enc(&in);
+	assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 2), CMSG_OK);
+	assert_false(out.u.marks.last);
+	assert_false(out.u.marks.has_rec);
+	assert_int_equal(out.u.marks.n_regions, 0);
+	{
+		static const uint64_t ext[2] = {2, 8};
+
+		in.u.marks.n_regions = 2;
+		assert_int_equal(cmsg_encode(&in, ext, buf, sizeof(buf), &len), 0);
+		assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 2), CMSG_OK);
+		assert_int_equal(out.u.marks.regions[0], 2);
+		assert_int_equal(out.u.marks.regions[1], 8);
+	}
+	/* the type does not exist in version 1, nor can it be encoded there */
+	valid(CMSG_MARKS);
+	len = enc(&in);
+	buf[4] = 1;
+	assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 2), CMSG_E_TYPE);
+	in.version = 1;
+	assert_int_equal(cmsg_encode(&in, NULL, buf, sizeof(buf), &len), -EINVAL);
+	in.version = 2;
+	in.u.marks.n_regions = CMSG_MARKS_MAX_REGIONS + 1;
+	assert_int_equal(cmsg_encode(&in, NULL, buf, sizeof(buf), &len), -EINVAL);
+
+	/* malformations: {offset in the payload, byte, expected error} */
+	{
+		static const struct {
+			size_t off;
+			uint8_t val;
+			int err;
+		} cases[] = {
+			{4, 2, CMSG_E_VALUE},	 /* last not 0|1 */
+			{5, 2, CMSG_E_VALUE},	 /* has_rec not 0|1 */
+			{6, 1, CMSG_E_VALUE},	 /* padding */
+			{7, 1, CMSG_E_VALUE},	 /* padding */
+			{20, 9, CMSG_E_VALUE},	 /* regions 9, 9: not strictly ascending */
+			{16, 3, CMSG_E_PAYLOAD}, /* n_regions 3, 2 present */
+		};
+
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			valid(CMSG_MARKS);
+			len = enc(&in);
+			buf[off + cases[i].off] = cases[i].val;
+			if (cmsg_decode(&out, buf, len, 7, 1, 2) != cases[i].err)
+				fail_msg("marks case %u: got %d", (unsigned)i,
+					 cmsg_decode(&out, buf, len, 7, 1, 2));
+		}
+		/* no recovery, yet a region */
+		valid(CMSG_MARKS);
+		len = enc(&in);
+		buf[off + 5] = 0;
+		assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 2), CMSG_E_VALUE);
+		/* a count over the limit */
+		valid(CMSG_MARKS);
+		len = enc(&in);
+		put32(off + 16, CMSG_MARKS_MAX_REGIONS + 1);
+		assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 2), CMSG_E_COUNT);
+		/* trailing byte */
+		valid(CMSG_MARKS);
+		len = enc(&in);
+		put32(16, (uint32_t)(len - CMSG_HDR_SIZE + 1));
+		buf[len++] = 0;
+		assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 2), CMSG_E_PAYLOAD);
+	}
+}
+
 static void test_encode_limits(void **state)
 {
 	size_t len;
@@ -368,9 +477,13 @@ static void test_encode_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_commit),		 cmocka_unit_test(test_requests),
-		cmocka_unit_test(test_state_snap),	 cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_every_truncation), cmocka_unit_test(test_encode_limits),
+		cmocka_unit_test(test_commit),
+		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_state_snap),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_every_truncation),
+		cmocka_unit_test(test_encode_limits),
+		cmocka_unit_test(test_marks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

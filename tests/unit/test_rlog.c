@@ -566,6 +566,110 @@ static void test_node_left(void **state)
 	rlog_destroy(rl);
 }
 
+/* A restart under a live kernel: in sync from the state file, dirty from the disk image. */
+static void test_resume_master_sync(void **state)
+{
+	struct rlog *rl, *ref;
+	uint8_t disk[16], sync[16];
+	uint64_t r;
+	bool found;
+
+	(void)state;
+	memset(disk, 0xff, sizeof(disk));
+	disk[0] = 0xf0; /* regions 0..3 dirty */
+	memset(sync, 0, sizeof(sync));
+	sync[0] = 0x06;	 /* regions 1, 2 in sync per the state file */
+	sync[12] = 0xff; /* regions 96..103: 96..99 inside, the rest past region_count */
+	rl = mk(100, RLOG_SYNC_DEFAULT);
+	assert_int_equal(rlog_mark(rl, 1, &(uint64_t){1}, 1), 0);
+	assert_int_equal(rlog_resume_master_sync(rl, disk, 80, sync, 128), 0);
+	assert_false(in_sync(rl, 0) || is_clean(rl, 0));
+	assert_true(in_sync(rl, 1) && !is_clean(rl, 1)); /* in sync but dirty */
+	assert_true(in_sync(rl, 2) && !is_clean(rl, 2));
+	assert_false(in_sync(rl, 3));
+	assert_true(in_sync(rl, 4) && is_clean(rl, 4));
+	assert_false(in_sync(rl, 80) || in_sync(rl, 95));
+	assert_true(in_sync(rl, 96) && in_sync(rl, 99) && !is_clean(rl, 99));
+	assert_int_equal(rlog_sync_count(rl), 80 - 4 + 2 + 4);
+	assert_int_equal(rlog_clean_count(rl), 76);
+	assert_int_equal(rlog_in_sync_hint(rl), 0);
+	assert_int_equal(rlog_mark_count(rl), 0);
+	/* a dirty in-sync region turns clean at its clear, and is never resync work */
+	assert_int_equal(rlog_clear(rl, 2, &(uint64_t){1}, 1), 0);
+	assert_true(is_clean(rl, 1));
+	assert_int_equal(rlog_get_resync_work(rl, 1, &r, &found), 0);
+	assert_true(found && r == 0);
+	/* without a sync image it is rlog_resume_master */
+	assert_int_equal(rlog_resume_master_sync(rl, disk, 80, NULL, 0), 0);
+	assert_int_equal(rlog_create(&ref, 100, RLOG_SYNC_DEFAULT), 0);
+	assert_int_equal(rlog_resume_master(ref, disk, 80), 0);
+	assert_true(rlog_digest(rl) == rlog_digest(ref));
+	/* FORCE and NONE ignore the sync image as they ignore the disk */
+	rlog_destroy(rl);
+	rlog_destroy(ref);
+	rl = mk(100, RLOG_SYNC_FORCE);
+	assert_int_equal(rlog_resume_master_sync(rl, disk, 80, sync, 100), 0);
+	assert_int_equal(rlog_sync_count(rl), 0);
+	rlog_destroy(rl);
+	rl = mk(100, RLOG_SYNC_NONE);
+	assert_int_equal(rlog_resume_master_sync(rl, disk, 80, sync, 100), 0);
+	assert_int_equal(rlog_sync_count(rl), 100);
+	assert_int_equal(rlog_clean_count(rl), 100);
+	rlog_destroy(rl);
+}
+
+static void test_set_assignment(void **state)
+{
+	struct rlog *rl = mk(100, RLOG_SYNC_NONE);
+	uint64_t r, d0 = 0;
+	uint32_t an;
+	bool found;
+
+	(void)state;
+	assert_int_equal(rlog_set_assignment(rl, 3, 100), -EINVAL);
+	assert_false(rlog_assignment(rl, NULL, NULL));
+	/* an in-sync, clean region: put out of sync and dirty, assigned to the claimant */
+	d0 = rlog_digest(rl);
+	assert_int_equal(rlog_set_assignment(rl, 3, 40), 0);
+	assert_int_not_equal(rlog_digest(rl), d0);
+	assert_false(in_sync(rl, 40));
+	assert_false(is_clean(rl, 40));
+	assert_int_equal(rlog_sync_count(rl), 99);
+	assert_int_equal(rlog_in_sync_hint(rl), 40);
+	assert_true(rlog_assignment(rl, &r, &an));
+	assert_int_equal(r, 40);
+	assert_int_equal(an, 3);
+	assert_int_equal(rlog_cursor(rl), 0);
+	/* one recovery per log: a second claim changes nothing */
+	d0 = rlog_digest(rl);
+	assert_int_equal(rlog_set_assignment(rl, 4, 41), -EBUSY);
+	assert_int_equal(rlog_set_assignment(rl, 3, 40), -EBUSY);
+	assert_int_equal(rlog_digest(rl), d0);
+	assert_true(in_sync(rl, 41));
+	/* the holder gets it again and its report ends it; others get no work meanwhile */
+	assert_int_equal(rlog_get_resync_work(rl, 4, &r, &found), 0);
+	assert_false(found);
+	assert_int_equal(rlog_get_resync_work(rl, 3, &r, &found), 0);
+	assert_true(found);
+	assert_int_equal(r, 40);
+	assert_int_equal(rlog_set_region_sync(rl, 4, 40, true), 0);
+	assert_false(in_sync(rl, 40));
+	assert_int_equal(rlog_set_region_sync(rl, 3, 40, true), 0);
+	assert_true(in_sync(rl, 40));
+	assert_true(is_clean(rl, 40));
+	assert_false(rlog_assignment(rl, NULL, NULL));
+	/* a region marked by a node stays marked (dirty) after its recovery is claimed */
+	r = 7;
+	assert_int_equal(rlog_mark(rl, 5, &r, 1), 0);
+	assert_int_equal(rlog_set_assignment(rl, 3, 7), 0);
+	assert_true(rlog_node_marked(rl, 5, 7));
+	assert_int_equal(rlog_set_region_sync(rl, 3, 7, true), 0);
+	assert_true(in_sync(rl, 7));
+	assert_false(is_clean(rl, 7));
+	assert_int_equal(rlog_sync_count(rl), 100);
+	rlog_destroy(rl);
+}
+
 static void test_node_limit(void **state)
 {
 	struct rlog *rl = mk(100, RLOG_SYNC_NONE);
@@ -823,6 +927,8 @@ int main(void)
 		cmocka_unit_test(test_priority_bounded),
 		cmocka_unit_test(test_hint),
 		cmocka_unit_test(test_node_left),
+		cmocka_unit_test(test_set_assignment),
+		cmocka_unit_test(test_resume_master_sync),
 		cmocka_unit_test(test_node_limit),
 		cmocka_unit_test(test_resume_master),
 		cmocka_unit_test(test_resize),
