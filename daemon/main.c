@@ -82,6 +82,13 @@ struct daemon {
 	size_t announced_logs;
 	int pid_fd;
 	bool job_pending;
+	/*
+	 * Log every kernel request and reply (qb_log at LOG_DEBUG): only while the effective
+	 * level is debug. Checked before qb_log because libqb formats and serialises a debug
+	 * line into the blackbox whatever the syslog/stderr level, which was 39% of the
+	 * daemon's instructions under write load (BENCHMARKS.md "Profile").
+	 */
+	bool trace_requests;
 	time_t last_term;
 	int exit_code;
 	qb_loop_timer_handle tick_timer;
@@ -385,8 +392,9 @@ static void on_kernel_request(void *ctx, const struct ulog_msg *req)
 {
 	struct daemon *d = ctx;
 
-	qb_log(LOG_DEBUG, "request %s seq %u log %s/%llx size %u", ulog_type_str(req->type),
-	       req->seq, req->uuid, (unsigned long long)req->luid, req->data_size);
+	if (d->trace_requests)
+		qb_log(LOG_DEBUG, "request %s seq %u log %s/%llx size %u", ulog_type_str(req->type),
+		       req->seq, req->uuid, (unsigned long long)req->luid, req->data_size);
 	mlog_table_request(d->table, req);
 	kick(d);
 }
@@ -416,7 +424,7 @@ static void send_reply(void *ctx, const struct ulog_msg *req, int error, const v
 	if (r)
 		qb_log(LOG_WARNING, "reply to %s seq %u not sent: %s", ulog_type_str(req->type),
 		       req->seq, strerror(-r));
-	else
+	else if (d->trace_requests)
 		qb_log(LOG_DEBUG, "reply %s seq %u error %d size %zu", ulog_type_str(req->type),
 		       req->seq, error, len);
 }
@@ -646,12 +654,16 @@ static int effective_level(const struct daemon *d)
 	return d->opts.debug ? LOG_DEBUG : (int)d->conf.log_level;
 }
 
-/* log_level: the syslog and stderr filters (the blackbox always keeps debug). */
-static void apply_log_level(const struct daemon *d)
+/*
+ * log_level: the syslog and stderr filters (the blackbox always keeps debug), and whether
+ * every kernel request and reply is logged (only at debug: the hot path).
+ */
+static void apply_log_level(struct daemon *d)
 {
 	static const int targets[] = {QB_LOG_SYSLOG, QB_LOG_STDERR};
 	size_t i;
 
+	d->trace_requests = effective_level(d) == LOG_DEBUG;
 	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		qb_log_filter_ctl(targets[i], QB_LOG_FILTER_CLEAR_ALL, QB_LOG_FILTER_FILE, "*", 0);
 		qb_log_filter_ctl(targets[i], QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
