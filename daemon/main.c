@@ -361,8 +361,13 @@ static void before_sleep(void *data)
 	struct daemon *d = data;
 
 	d->job_pending = false;
-	mlog_table_pump(d->table);	    /* (a), (b) */
-	mlog_table_flush_replies(d->table); /* (c) */
+	mlog_table_pump(d->table); /* (a), (b) */
+	/* (c), in order, as one sendmmsg per batch instead of one sendto per reply. */
+	if (d->kern)
+		kern_cork(d->kern);
+	mlog_table_flush_replies(d->table);
+	if (d->kern)
+		kern_uncork(d->kern);
 }
 
 static void kick(void *ctx)
