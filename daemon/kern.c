@@ -14,12 +14,18 @@
  *     connector traffic is ignored, truncated datagrams (MSG_TRUNC) are dropped;
  *   - only the kernel (port 0) is a legitimate sender; other senders only with the test
  *     switch cfg.userspace_peer;
- *   - one reply per datagram, sent to the sender's port (0 = the kernel), never batched
- *     (the connector core only reads the first message of a datagram);
+ *   - one reply per datagram, sent to the sender's port (0 = the kernel), never two replies
+ *     in one datagram (the connector core only reads the first message of a datagram);
+ *     while corked (kern_cork) replies are queued in order and leave with one sendmmsg per
+ *     KERN_TXQ replies, each still its own datagram, in the order they were made;
  *   - a bounded batch per kern_dispatch so one busy socket cannot starve the event loop;
+ *     datagrams are received KERN_RXVEC at a time (recvmmsg), and a short batch means the
+ *     socket is drained, so an idle socket costs no extra EAGAIN read;
  *   - bad-input log lines are rate limited per kind (KERN_LOG_BURST per second, then a
  *     "suppressed N" summary), so a flood cannot flood the log.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,6 +45,10 @@
 
 /* Receive buffer: well above the 528-byte maximum request, so MSG_TRUNC means garbage. */
 #define KERN_RXBUF 8192
+/* Datagrams per recvmmsg call. */
+#define KERN_RXVEC 16
+/* Replies queued while corked before they are sent (one sendmmsg). */
+#define KERN_TXQ 32
 
 /* Rate-limit kinds: one per decode reason, plus the link's own events. */
 enum kern_rl_kind {
@@ -67,8 +77,17 @@ struct kern {
 	union {
 		uint64_t align; /* the request's u64 fields sit at offset 36: keep 8-aligned */
 		uint8_t b[KERN_RXBUF];
-	} rx;
+	} rx[KERN_RXVEC];
 	uint8_t tx[ULOG_MAX_REPLY];
+	/* Corked replies: encoded datagrams waiting for kern_uncork (or a full queue). */
+	bool corked;
+	unsigned int txn;
+	struct {
+		uint32_t portid;
+		size_t len;
+		bool ack; /* counts as an ack, not a full reply, once sent */
+		uint8_t b[ULOG_MAX_REPLY];
+	} txq[KERN_TXQ];
 };
 
 static const char *rl_kind_str(int kind)
@@ -295,9 +314,120 @@ static int send_to(struct kern *k, uint32_t portid, const void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Send the corked replies in order: one sendmmsg for all of them (the test seam: one
+ * cfg.send each). A failed datagram is counted, logged (rate limited) and skipped; the rest
+ * still go. Returns 0, or the last send error.
+ */
+static int txq_flush(struct kern *k)
+{
+	struct sockaddr_nl sa[KERN_TXQ];
+	struct mmsghdr mm[KERN_TXQ];
+	struct iovec iov[KERN_TXQ];
+	unsigned int i, off = 0, n = k->txn;
+	int last = 0, r;
+
+	k->txn = 0;
+	if (n == 0)
+		return 0;
+	if (k->cfg.send || k->fd < 0) {
+		for (i = 0; i < n; i++) {
+			r = send_to(k, k->txq[i].portid, k->txq[i].b, k->txq[i].len);
+			if (r)
+				last = r;
+			else if (k->txq[i].ack)
+				k->st.acks++;
+			else
+				k->st.replies++;
+		}
+		return last;
+	}
+	memset(mm, 0, sizeof(mm[0]) * n);
+	for (i = 0; i < n; i++) {
+		sa[i] = (struct sockaddr_nl){.nl_family = AF_NETLINK, .nl_pid = k->txq[i].portid};
+		iov[i].iov_base = k->txq[i].b;
+		iov[i].iov_len = k->txq[i].len;
+		mm[i].msg_hdr.msg_name = &sa[i];
+		mm[i].msg_hdr.msg_namelen = sizeof(sa[i]);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (off < n) {
+		r = sendmmsg(k->fd, mm + off, n - off, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			/* The datagram at @off failed (sendmmsg reports the first failure only
+			 * when nothing was sent before it): count it, skip it, send the rest. */
+			int e = r < 0 ? errno : EIO;
+
+			k->st.send_errors++;
+			klog_rl(k, KRL_SEND, LOG_ERR, "kernel link: reply to port %u failed: %s",
+				k->txq[off].portid, strerror(e));
+			last = -e;
+			off++;
+			continue;
+		}
+		for (i = off; i < off + (unsigned int)r; i++) {
+			if (mm[i].msg_len != k->txq[i].len)
+				k->st.send_errors++;
+			else if (k->txq[i].ack)
+				k->st.acks++;
+			else
+				k->st.replies++;
+		}
+		off += (unsigned int)r;
+	}
+	return last;
+}
+
+/* Where the next reply is encoded: the next queue slot while corked (full: sent first). */
+static uint8_t *tx_buf(struct kern *k)
+{
+	if (!k->corked)
+		return k->tx;
+	if (k->txn == KERN_TXQ)
+		txq_flush(k);
+	return k->txq[k->txn].b;
+}
+
+/* The reply just encoded into tx_buf(): send it at once, or keep it while corked. */
+static int emit(struct kern *k, uint32_t portid, size_t len, bool ack)
+{
+	int r;
+
+	if (k->corked) {
+		k->txq[k->txn].portid = portid;
+		k->txq[k->txn].len = len;
+		k->txq[k->txn].ack = ack;
+		k->txn++;
+		return 0;
+	}
+	r = send_to(k, portid, k->tx, len);
+	if (r == 0) {
+		if (ack)
+			k->st.acks++;
+		else
+			k->st.replies++;
+	}
+	return r;
+}
+
+void kern_cork(struct kern *k)
+{
+	k->corked = true;
+}
+
+int kern_uncork(struct kern *k)
+{
+	k->corked = false;
+	return txq_flush(k);
+}
+
 int kern_reply(struct kern *k, const struct ulog_msg *req, int error, const void *data, size_t len)
 {
-	int n = ulog_encode_reply(k->tx, sizeof(k->tx), req, error, data, len);
+	uint8_t *buf = tx_buf(k);
+	int n = ulog_encode_reply(buf, ULOG_MAX_REPLY, req, error, data, len);
 
 	if (n < 0) {
 		k->st.refused++;
@@ -307,15 +437,13 @@ int kern_reply(struct kern *k, const struct ulog_msg *req, int error, const void
 			ulog_type_str(req->type), req->seq, error, len);
 		return n;
 	}
-	n = send_to(k, req->src_portid, k->tx, (size_t)n);
-	if (n == 0)
-		k->st.replies++;
-	return n;
+	return emit(k, req->src_portid, (size_t)n, false);
 }
 
 int kern_ack(struct kern *k, const struct ulog_msg *req, int pos_errno)
 {
-	int n = ulog_encode_ack(k->tx, sizeof(k->tx), req, pos_errno);
+	uint8_t *buf = tx_buf(k);
+	int n = ulog_encode_ack(buf, ULOG_MAX_REPLY, req, pos_errno);
 
 	if (n < 0) {
 		k->st.refused++;
@@ -324,10 +452,7 @@ int kern_ack(struct kern *k, const struct ulog_msg *req, int pos_errno)
 			ulog_type_str(req->type), req->cn_seq);
 		return n;
 	}
-	n = send_to(k, req->src_portid, k->tx, (size_t)n);
-	if (n == 0)
-		k->st.acks++;
-	return n;
+	return emit(k, req->src_portid, (size_t)n, true);
 }
 
 int kern_reply_u64(struct kern *k, const struct ulog_msg *req, uint64_t v)
@@ -447,16 +572,25 @@ int kern_dispatch(struct kern *k)
 			rl_flush(k, i, now);
 
 	while (done < k->cfg.batch) {
-		struct sockaddr_nl sa;
-		struct iovec iov = {.iov_base = k->rx.b, .iov_len = sizeof(k->rx.b)};
-		struct msghdr mh = {.msg_name = &sa,
-				    .msg_namelen = sizeof(sa),
-				    .msg_iov = &iov,
-				    .msg_iovlen = 1};
-		ssize_t n;
+		struct sockaddr_nl sa[KERN_RXVEC];
+		struct iovec iov[KERN_RXVEC];
+		struct mmsghdr mm[KERN_RXVEC];
+		unsigned int want = k->cfg.batch - done, j;
+		int n;
 
-		memset(&sa, 0, sizeof(sa));
-		n = recvmsg(k->fd, &mh, MSG_DONTWAIT);
+		if (want > KERN_RXVEC)
+			want = KERN_RXVEC;
+		memset(mm, 0, sizeof(mm[0]) * want);
+		memset(sa, 0, sizeof(sa[0]) * want);
+		for (j = 0; j < want; j++) {
+			iov[j].iov_base = k->rx[j].b;
+			iov[j].iov_len = sizeof(k->rx[j].b);
+			mm[j].msg_hdr.msg_name = &sa[j];
+			mm[j].msg_hdr.msg_namelen = sizeof(sa[j]);
+			mm[j].msg_hdr.msg_iov = &iov[j];
+			mm[j].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(k->fd, mm, want, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -475,8 +609,17 @@ int kern_dispatch(struct kern *k)
 			klog(k, LOG_ERR, "kernel link: receive failed: %s", strerror(errno));
 			return -errno;
 		}
-		done++;
-		kern_feed(k, k->rx.b, (size_t)n, sa.nl_pid, (mh.msg_flags & MSG_TRUNC) != 0);
+		for (j = 0; j < (unsigned int)n; j++)
+			kern_feed(k, k->rx[j].b, mm[j].msg_len, sa[j].nl_pid,
+				  (mm[j].msg_hdr.msg_flags & MSG_TRUNC) != 0);
+		done += (unsigned int)n;
+		/*
+		 * Fewer than asked: the socket was empty (recvmmsg stops at EAGAIN; an error
+		 * after the first datagram is kept as the socket error, which wakes the poll
+		 * and is reported by the next call).
+		 */
+		if ((unsigned int)n < want)
+			break;
 	}
 	return (int)done;
 }

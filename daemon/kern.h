@@ -107,6 +107,15 @@ void kern_feed(struct kern *k, const void *buf, size_t len, uint32_t src_portid,
  * Returns 0 or -errno (send failure).
  */
 int kern_reply(struct kern *k, const struct ulog_msg *req, int error, const void *data, size_t len);
+/**
+ * Batch the replies made from now on: kern_reply*() and kern_ack() encode and queue them
+ * (return 0 unless the codec refuses) and kern_uncork() sends them, in order, each its own
+ * datagram, with one sendmmsg per batch of up to 32. Send failures are then counted
+ * (send_errors) and logged by the link, not returned by the kern_reply*() call.
+ */
+void kern_cork(struct kern *k);
+/** Send what was queued since kern_cork and stop queueing. Returns 0 or the last -errno. */
+int kern_uncork(struct kern *k);
 /** Ack-only reply: @pos_errno 0 or a positive errno (EAGAIN = resend now). */
 int kern_ack(struct kern *k, const struct ulog_msg *req, int pos_errno);
 int kern_reply_u64(struct kern *k, const struct ulog_msg *req, uint64_t v);

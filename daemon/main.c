@@ -82,6 +82,13 @@ struct daemon {
 	size_t announced_logs;
 	int pid_fd;
 	bool job_pending;
+	/*
+	 * Log every kernel request and reply (qb_log at LOG_DEBUG): only while the effective
+	 * level is debug. Checked before qb_log because libqb formats and serialises a debug
+	 * line into the blackbox whatever the syslog/stderr level, which was 39% of the
+	 * daemon's instructions under write load (BENCHMARKS.md "Profile").
+	 */
+	bool trace_requests;
 	time_t last_term;
 	int exit_code;
 	qb_loop_timer_handle tick_timer;
@@ -341,7 +348,7 @@ static void install_fatal_handlers(void)
 /* ---- before-sleep phase ------------------------------------------------------------------------- */
 
 /*
- * Runs once after the handlers that made work (a LOW priority zero-delay timer). The order is the
+ * Runs once after the handlers that made work (a HIGH priority zero-delay timer). The order is the
  * promise we make to the kernel (style.md rule 11):
  *   (a) groups hand their batched commit messages to CPG (group_pump);
  *   (b) dirty bitmap writes were queued to the disk worker by the groups as commits were
@@ -354,8 +361,13 @@ static void before_sleep(void *data)
 	struct daemon *d = data;
 
 	d->job_pending = false;
-	mlog_table_pump(d->table);	    /* (a), (b) */
-	mlog_table_flush_replies(d->table); /* (c) */
+	mlog_table_pump(d->table); /* (a), (b) */
+	/* (c), in order, as one sendmmsg per batch instead of one sendto per reply. */
+	if (d->kern)
+		kern_cork(d->kern);
+	mlog_table_flush_replies(d->table);
+	if (d->kern)
+		kern_uncork(d->kern);
 }
 
 static void kick(void *ctx)
@@ -369,8 +381,16 @@ static void kick(void *ctx)
 	 * runs jobs when only jobs are pending (lib/loop.c, "Jobs can spin out of control"),
 	 * which delayed every kernel reply and every commit send by up to 50 ms. An expired
 	 * timer makes the next poll non-blocking.
+	 *
+	 * HIGH, not LOW: qb_loop_run runs the LOW level only on every third pass (p_stop cycles
+	 * HIGH, MED, LOW), so a LOW timer cost up to two extra passes (epoll_wait(0) each)
+	 * between a request and its reply; measured at N=3 W=1, recv -> reply send of a local
+	 * MARK 58 -> 10 us and recv -> commit send of a FLUSH 54 -> 15 us. The batch is what one
+	 * pass of handlers made (a kernel wakeup reads up to 64 requests, a CPG wakeup up to 64
+	 * messages): the timer expires on the next pass, its job queued before that pass's fd
+	 * events.
 	 */
-	if (qb_loop_timer_add(d->loop, QB_LOOP_LOW, 0, d, before_sleep, NULL) == 0)
+	if (qb_loop_timer_add(d->loop, QB_LOOP_HIGH, 0, d, before_sleep, NULL) == 0)
 		d->job_pending = true;
 }
 
@@ -385,8 +405,9 @@ static void on_kernel_request(void *ctx, const struct ulog_msg *req)
 {
 	struct daemon *d = ctx;
 
-	qb_log(LOG_DEBUG, "request %s seq %u log %s/%llx size %u", ulog_type_str(req->type),
-	       req->seq, req->uuid, (unsigned long long)req->luid, req->data_size);
+	if (d->trace_requests)
+		qb_log(LOG_DEBUG, "request %s seq %u log %s/%llx size %u", ulog_type_str(req->type),
+		       req->seq, req->uuid, (unsigned long long)req->luid, req->data_size);
 	mlog_table_request(d->table, req);
 	kick(d);
 }
@@ -416,7 +437,7 @@ static void send_reply(void *ctx, const struct ulog_msg *req, int error, const v
 	if (r)
 		qb_log(LOG_WARNING, "reply to %s seq %u not sent: %s", ulog_type_str(req->type),
 		       req->seq, strerror(-r));
-	else
+	else if (d->trace_requests)
 		qb_log(LOG_DEBUG, "reply %s seq %u error %d size %zu", ulog_type_str(req->type),
 		       req->seq, error, len);
 }
@@ -646,12 +667,16 @@ static int effective_level(const struct daemon *d)
 	return d->opts.debug ? LOG_DEBUG : (int)d->conf.log_level;
 }
 
-/* log_level: the syslog and stderr filters (the blackbox always keeps debug). */
-static void apply_log_level(const struct daemon *d)
+/*
+ * log_level: the syslog and stderr filters (the blackbox always keeps debug), and whether
+ * every kernel request and reply is logged (only at debug: the hot path).
+ */
+static void apply_log_level(struct daemon *d)
 {
 	static const int targets[] = {QB_LOG_SYSLOG, QB_LOG_STDERR};
 	size_t i;
 
+	d->trace_requests = effective_level(d) == LOG_DEBUG;
 	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		qb_log_filter_ctl(targets[i], QB_LOG_FILTER_CLEAR_ALL, QB_LOG_FILTER_FILE, "*", 0);
 		qb_log_filter_ctl(targets[i], QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",

@@ -2,7 +2,7 @@
  * Unit tests of daemon/kern without a socket (cfg.no_socket, kern_feed and the send hook):
  * the sender filter, the link's own answers to malformed input (error reply, ack EAGAIN,
  * silent drop), MSG_TRUNC, replies to the sender's port, refused replies, send failures,
- * counters and log rate limiting. The real socket path is covered by
+ * corked (batched) replies, counters and log rate limiting. The real socket path is covered by
  * tests/func/test_kern_link.sh.
  */
 #include <stdarg.h>
@@ -297,6 +297,58 @@ static void test_refused_and_failed_replies(void **state)
 	assert_int_equal(st.replies, 0);
 }
 
+/* Corked replies leave in order at kern_uncork (or when the queue fills), each on its own. */
+static void test_corked_replies(void **state)
+{
+	struct fx *f = *state;
+	struct kern_stats st;
+	uint8_t b[256];
+	uint32_t i;
+
+	f->answer = ANSWER_U64;
+	kern_cork(f->k);
+	for (i = 1; i <= 40; i++) {
+		kern_feed(f->k, b, frame(b, 8, i), 0, false);
+		assert_int_equal(f->answer_rc, 0);
+	}
+	/* the queue holds 32: the 33rd reply sent the first 32 */
+	assert_int_equal(f->nsent, 32);
+	/* a refused reply takes no slot and is still refused at once */
+	f->answer = ANSWER_BAD;
+	kern_feed(f->k, b, frame(b, 8, 41), 0, false);
+	assert_int_equal(f->answer_rc, -EINVAL);
+	assert_int_equal(kern_uncork(f->k), 0);
+	assert_int_equal(f->nsent, 40);
+	for (i = 0; i < 40; i++) {
+		assert_int_equal(f->sent[i].len, 204);
+		assert_int_equal(u32_at(f->sent[i].buf, 184), i + 1);
+	}
+	kern_get_stats(f->k, &st);
+	assert_int_equal(st.replies, 40);
+	assert_int_equal(st.refused, 1);
+
+	/* a send failure while corked is reported by kern_uncork and counted */
+	f->answer = ANSWER_U64;
+	f->send_result = -ECONNREFUSED;
+	kern_cork(f->k);
+	kern_feed(f->k, b, frame(b, 8, 42), 0, false);
+	assert_int_equal(f->answer_rc, 0);
+	assert_int_equal(kern_ack(f->k, &f->last, EAGAIN), 0);
+	assert_int_equal(kern_uncork(f->k), -ECONNREFUSED);
+	kern_get_stats(f->k, &st);
+	assert_int_equal(st.send_errors, 2);
+	assert_int_equal(st.replies, 40);
+	assert_int_equal(st.acks, 0);
+
+	/* uncorked again: sent at once */
+	f->send_result = 0;
+	kern_feed(f->k, b, frame(b, 8, 43), 0, false);
+	assert_int_equal(f->nsent, 41);
+	assert_int_equal(u32_at(f->sent[40].buf, 184), 43);
+	assert_int_equal(kern_uncork(f->k), 0); /* nothing queued */
+	assert_int_equal(f->nsent, 41);
+}
+
 static void test_rate_limit(void **state)
 {
 	struct fx *f = *state;
@@ -324,6 +376,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_link_answers_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_and_failed_replies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corked_replies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
 	};
 
