@@ -676,8 +676,10 @@ out:
 struct state_job {
 	struct state_job *next;
 	char path[DISK_STATE_PATH_MAX];
-	uint8_t *buf; /* NULL: unlink */
+	uint8_t *buf; /* NULL (and no bits): unlink */
 	size_t len;
+	uint8_t *bits;	  /* or: a sync bitmap the worker encodes (popcount, CRC) off the loop */
+	uint64_t regions; /* its region count */
 };
 
 struct disk_state_writer {
@@ -767,7 +769,23 @@ static void *state_worker(void *arg)
 		j = w->head;
 		w->head = j->next;
 		pthread_mutex_unlock(&w->lock);
-		r = state_write_file(j);
+		r = 0;
+		if (j->bits) {
+			/* encoding a 2^31-region bitmap takes long: here, never on the loop */
+			size_t size = disk_state_size(j->regions);
+			int len;
+
+			j->buf = malloc(size);
+			len = j->buf ? disk_state_encode(j->regions, j->bits, j->buf, size)
+				     : -ENOMEM;
+			if (len < 0)
+				r = len;
+			else
+				j->len = (size_t)len;
+		}
+		if (!r)
+			r = state_write_file(j);
+		free(j->bits);
 		free(j->buf);
 		free(j);
 		pthread_mutex_lock(&w->lock);
@@ -814,9 +832,31 @@ void disk_state_writer_destroy(struct disk_state_writer *w)
 	free(w);
 }
 
+static void state_queue(struct disk_state_writer *w, struct state_job *j)
+{
+	struct state_job **pp;
+
+	pthread_mutex_lock(&w->lock);
+	/* A queued, not yet started write of the same file is superseded: replace it in place. */
+	for (pp = &w->head; *pp; pp = &(*pp)->next) {
+		if (!strcmp((*pp)->path, j->path)) {
+			j->next = (*pp)->next;
+			free((*pp)->buf);
+			free((*pp)->bits);
+			free(*pp);
+			*pp = j;
+			goto queued;
+		}
+	}
+	*pp = j;
+queued:
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
 int disk_state_submit(struct disk_state_writer *w, const char *path, const uint8_t *buf, size_t len)
 {
-	struct state_job *j, **pp;
+	struct state_job *j;
 
 	if (strlen(path) >= DISK_STATE_PATH_MAX)
 		return -ENAMETOOLONG;
@@ -833,21 +873,32 @@ int disk_state_submit(struct disk_state_writer *w, const char *path, const uint8
 		memcpy(j->buf, buf, len);
 		j->len = len;
 	}
-	pthread_mutex_lock(&w->lock);
-	/* A queued, not yet started write of the same file is superseded: replace it in place. */
-	for (pp = &w->head; *pp; pp = &(*pp)->next) {
-		if (!strcmp((*pp)->path, path)) {
-			j->next = (*pp)->next;
-			free((*pp)->buf);
-			free(*pp);
-			*pp = j;
-			goto queued;
-		}
+	state_queue(w, j);
+	return 0;
+}
+
+int disk_state_submit_bits(struct disk_state_writer *w, const char *path, uint64_t region_count,
+			   uint8_t *bits)
+{
+	struct state_job *j;
+
+	if (!bits || region_count == 0 || region_count > RLOG_MAX_REGIONS) {
+		free(bits);
+		return -EINVAL;
 	}
-	*pp = j;
-queued:
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	if (strlen(path) >= DISK_STATE_PATH_MAX) {
+		free(bits);
+		return -ENAMETOOLONG;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		free(bits);
+		return -ENOMEM;
+	}
+	snprintf(j->path, sizeof(j->path), "%s", path);
+	j->bits = bits;
+	j->regions = region_count;
+	state_queue(w, j);
 	return 0;
 }
 

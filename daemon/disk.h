@@ -129,6 +129,13 @@ void disk_state_writer_destroy(struct disk_state_writer *w);
  */
 int disk_state_submit(struct disk_state_writer *w, const char *path, const uint8_t *buf,
 		      size_t len);
+/**
+ * Queue the sync bitmap @bits (ceil(@region_count/8) bytes, ownership taken, freed on every
+ * path) for @path; the worker encodes it (disk_state_encode: popcount, CRC), so a 2^31-region
+ * log costs the loop only the bitmap export. Replaces a queued write of the same path.
+ */
+int disk_state_submit_bits(struct disk_state_writer *w, const char *path, uint64_t region_count,
+			   uint8_t *bits);
 /** Writes that failed since the last call (and the last error), for the loop to report. */
 unsigned int disk_state_take_errors(struct disk_state_writer *w, int *last_error);
 

@@ -525,36 +525,40 @@ static void start_group(struct mlog *m)
 
 /* ---- sync state files (restart survival) --------------------------------------------------- */
 
+/* The bits of a byte that hold regions below a count of @left (left > 0) remaining regions. */
+static uint8_t byte_mask(uint64_t left)
+{
+	return left >= 8 ? 0xFF : (uint8_t)((1u << left) - 1u);
+}
+
 /* Queue the replica's sync bitmap for this uuid's state file (written off the loop). */
 static void persist_sync(struct mlog *m, const struct rlog *rl)
 {
 	char path[DISK_STATE_PATH_MAX];
-	uint64_t n = rlog_region_count(rl), i;
-	size_t size = disk_state_size(n);
-	uint8_t *bits, *buf;
-	bool in;
-	int len;
+	uint64_t n = rlog_region_count(rl);
+	size_t bytes = (size_t)((n + 7) / 8);
+	uint8_t *bits;
 
 	if (!m->t->env.state_writer || !m->t->env.state_dir ||
 	    disk_state_path(m->t->env.state_dir, m->uuid, path, sizeof(path)) != 0)
 		return;
-	bits = calloc(1, (size_t)((n + 7) / 8) + 1);
-	buf = malloc(size);
-	if (!bits || !buf)
-		goto out;
-	for (i = 0; i < n; i++)
-		if (rlog_in_sync(rl, i, &in) == 0 && in)
-			bits[i / 8] |= (uint8_t)(1u << (i % 8));
-	len = disk_state_encode(n, bits, buf, size);
-	if (len > 0 && disk_state_submit(m->t->env.state_writer, path, buf, (size_t)len) == 0) {
+	/*
+	 * The loop only copies the bitmap out (one pass, no per-region call); the writer thread encodes it (popcount,
+	 * CRC) and writes it, so a 2^31-region log never stalls the loop here.
+	 */
+	bits = malloc(bytes ? bytes : 1);
+	if (!bits)
+		return;
+	if (rlog_sync_bitmap_read(rl, 0, bits, bytes) != 0) {
+		free(bits);
+		return;
+	}
+	if (disk_state_submit_bits(m->t->env.state_writer, path, n, bits) == 0) {
 		m->ss_count = rlog_sync_count(rl);
 		m->ss_changing = false;
 		qb_log(LOG_DEBUG, "log %s: sync state (%llu/%llu in sync) queued for %s", m->uuid,
 		       (unsigned long long)m->ss_count, (unsigned long long)n, path);
 	}
-out:
-	free(bits);
-	free(buf);
 }
 
 /*
@@ -648,10 +652,15 @@ static void apply_persisted_sync(struct mlog *m)
 	 * are clean: the live kernel may still write a region the file records in sync, so it
 	 * must not read clean (a crash now must resync it). sync := clean OR file, clean := disk.
 	 */
-	for (i = 0; i < n; i++)
-		if ((bits[i / 8] >> (i % 8)) & 1u &&
-		    !(m->image && i < m->image_regions && (m->image[i / 8] >> (i % 8)) & 1u))
-			added++;
+	for (i = 0; i < n; i += 8) {
+		/* byte steps: a 2^31-region log must not stall the loop here */
+		uint8_t b = bits[i / 8], c = 0;
+
+		if (m->image && i < m->image_regions)
+			c = m->image[i / 8] & byte_mask(m->image_regions - i);
+		added += (uint64_t)__builtin_popcount(
+			(unsigned)(b & (uint8_t)~c & byte_mask(n - i)));
+	}
 	free(m->sync_image);
 	m->sync_image = bits;
 	m->sync_image_regions = n;
@@ -705,13 +714,13 @@ static void keep_failed_marks(struct mlog *m)
 	if (!src || !m->image)
 		return; /* no image: every region is dirty anyway */
 	n = m->image_regions < src->saved_regions ? m->image_regions : src->saved_regions;
-	for (i = 0; i < n; i++) {
-		uint8_t bit = (uint8_t)(1u << (i % 8));
+	for (i = 0; i < n; i += 8) {
+		/* byte steps: clean only where both say clean, for the first n regions */
+		uint8_t drop = (uint8_t)(m->image[i / 8] & (uint8_t)~src->saved_clean[i / 8] &
+					 byte_mask(n - i));
 
-		if ((m->image[i / 8] & bit) && !(src->saved_clean[i / 8] & bit)) {
-			m->image[i / 8] &= (uint8_t)~bit;
-			kept++;
-		}
+		m->image[i / 8] &= (uint8_t)~drop;
+		kept += (uint64_t)__builtin_popcount(drop);
 	}
 	qb_log(LOG_NOTICE,
 	       "log %s/%llx: the log device had failed: %llu regions marked since are kept dirty",

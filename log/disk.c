@@ -130,3 +130,13 @@ int rlog_disk_bitmap_read(const struct rlog *rl, uint64_t offset, uint8_t *out, 
 	put_bitmap_bytes(rl->clean, offset, out, len);
 	return 0;
 }
+
+int rlog_sync_bitmap_read(const struct rlog *rl, uint64_t offset, uint8_t *out, size_t len)
+{
+	uint64_t bytes = rlog_bitset_bytes(rl->region_count);
+
+	if (offset > bytes || len > bytes - offset || (len && !out))
+		return -EINVAL;
+	put_bitmap_bytes(rl->sync, offset, out, len);
+	return 0;
+}

@@ -227,6 +227,13 @@ void rlog_disk_take_dirty(struct rlog *rl, uint64_t *offset, uint64_t *len);
 void rlog_disk_mark_all_dirty(struct rlog *rl);
 /** Copy @len bytes of the encoded bitmap (little-endian bit order) from @offset into @out. */
 int rlog_disk_bitmap_read(const struct rlog *rl, uint64_t offset, uint8_t *out, size_t len);
+/**
+ * Copy @len bytes of the in-sync bitmap (little-endian bit order, bit i = region i in sync,
+ * bits past region_count 0) from byte @offset into @out: a whole-bitmap export in word
+ * steps, for the daemon's sync state file (a per-region rlog_in_sync loop is too slow for
+ * 2^31 regions). -EINVAL when the range is outside the bitmap.
+ */
+int rlog_sync_bitmap_read(const struct rlog *rl, uint64_t offset, uint8_t *out, size_t len);
 
 /* ---- state transfer --------------------------------------------------------------------- */
 

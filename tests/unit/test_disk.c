@@ -471,6 +471,29 @@ static void test_state_writer(void **state)
 	assert_int_equal(out[0], 0xFF);
 	assert_int_equal(disk_state_load(path, 9, out, 1, why, sizeof(why)), -ESTALE);
 
+	/* a raw bitmap is encoded by the worker, superseding a queued encoded write */
+	assert_int_equal(disk_state_writer_create(&w), 0);
+	assert_int_equal(disk_state_submit(w, path, buf, (size_t)len), 0);
+	{
+		uint8_t *raw = malloc(2);
+
+		assert_non_null(raw);
+		raw[0] = 0x5A;
+		raw[1] = 0x01;
+		assert_int_equal(disk_state_submit_bits(w, path, 9, raw), 0);
+	}
+	assert_int_equal(disk_state_submit_bits(w, path, 0, malloc(1)), -EINVAL);
+	assert_int_equal(disk_state_submit_bits(w, path, 9, NULL), -EINVAL);
+	disk_state_writer_destroy(w);
+	{
+		uint8_t out2[2] = {0, 0};
+
+		assert_int_equal(disk_state_load(path, 9, out2, 2, why, sizeof(why)), 0);
+		assert_int_equal(out2[0], 0x5A);
+		assert_int_equal(out2[1], 0x01);
+		assert_int_equal(disk_state_load(path, 8, out, 1, why, sizeof(why)), -ESTALE);
+	}
+
 	/* unlink job; a write into a missing directory is counted as an error */
 	assert_int_equal(disk_state_writer_create(&w), 0);
 	assert_int_equal(disk_state_submit(w, path, NULL, 0), 0);

@@ -283,6 +283,44 @@ static void test_bitmap_read(void **state)
 	rlog_destroy(rl);
 }
 
+/* The in-sync bitmap export agrees with rlog_in_sync region by region. */
+static void test_sync_bitmap_read(void **state)
+{
+	struct rlog *rl = mk(70, RLOG_SYNC_FORCE);
+	uint64_t r;
+	uint8_t out[16];
+	bool in;
+
+	(void)state;
+	memset(out, 0xaa, sizeof(out));
+	assert_int_equal(rlog_sync_bitmap_read(rl, 0, out, 16), 0);
+	for (r = 0; r < 128; r++)
+		assert_int_equal((out[r / 8] >> (r % 8)) & 1, 0); /* nothing in sync yet */
+	assert_int_equal(rlog_set_region_sync(rl, 1, 3, true), 0);
+	assert_int_equal(rlog_set_region_sync(rl, 1, 64, true), 0);
+	assert_int_equal(rlog_set_region_sync(rl, 1, 69, true), 0);
+	assert_int_equal(rlog_sync_bitmap_read(rl, 0, out, 16), 0);
+	for (r = 0; r < 128; r++) {
+		bool bit = (out[r / 8] >> (r % 8)) & 1;
+
+		if (r < 70) {
+			assert_int_equal(rlog_in_sync(rl, r, &in), 0);
+			assert_int_equal(bit, in);
+		} else {
+			assert_false(bit); /* past the end: 0 */
+		}
+	}
+	assert_int_equal(out[0], 0x08);
+	assert_int_equal(out[8], 0x21);
+	assert_int_equal(rlog_sync_bitmap_read(rl, 8, out, 1), 0);
+	assert_int_equal(out[0], 0x21);
+	assert_int_equal(rlog_sync_bitmap_read(rl, 16, out, 0), 0);
+	assert_int_equal(rlog_sync_bitmap_read(rl, 8, out, 9), -EINVAL);
+	assert_int_equal(rlog_sync_bitmap_read(rl, UINT64_MAX, out, 2), -EINVAL);
+	assert_int_equal(rlog_sync_bitmap_read(rl, 0, NULL, 2), -EINVAL);
+	rlog_destroy(rl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_dirty_tracking),
 		cmocka_unit_test(test_bitmap_read),
+		cmocka_unit_test(test_sync_bitmap_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
