@@ -579,6 +579,15 @@ uint32_t cmcpg_local_nodeid(const struct cmcpg *c)
 	return c->nodeid;
 }
 
+bool cmcpg_ring(const struct cmcpg *c, uint32_t *nodeid, uint64_t *seq)
+{
+	if (!c->ring.nodeid)
+		return false;
+	*nodeid = c->ring.nodeid;
+	*seq = c->ring.seq;
+	return true;
+}
+
 bool cmcpg_is_up(const struct cmcpg *c)
 {
 	return c->state == CMCPG_JOINED;

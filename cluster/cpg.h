@@ -86,6 +86,11 @@ void cmcpg_destroy(struct cmcpg *c);
 uint32_t cmcpg_local_nodeid(const struct cmcpg *c);
 /** True while joined and connected. */
 bool cmcpg_is_up(const struct cmcpg *c);
+/**
+ * The totem ring this group last saw (CPG's totem confchg: ring representative nodeid and
+ * sequence, as corosync-quorumtool prints "Ring ID: nodeid.seq"). false before the first.
+ */
+bool cmcpg_ring(const struct cmcpg *c, uint32_t *nodeid, uint64_t *seq);
 
 /* ---- quorum (one per daemon) ------------------------------------------------------------ */
 

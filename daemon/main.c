@@ -865,6 +865,9 @@ static int fill_status(struct daemon *d, struct json_object *out)
 	struct ctl_daemon_info di;
 	struct fill_ctx f = {.out = out};
 	struct json_object *logs;
+	char ring[48];
+	uint64_t seq;
+	uint32_t rep;
 	int r;
 
 	memset(&di, 0, sizeof(di));
@@ -876,6 +879,10 @@ static int fill_status(struct daemon *d, struct json_object *out)
 	di.corosync_connected = d->peers && peers_is_up(d->peers);
 	di.quorate = d->quorum && cmcpg_quorum_is_quorate(d->quorum);
 	di.protocol_version = daemon_protocol(d, NULL);
+	if (d->peers && peers_ring(d->peers, &rep, &seq)) {
+		snprintf(ring, sizeof(ring), "%u.%llu", rep, (unsigned long long)seq);
+		di.ring_id = ring;
+	}
 	r = ctl_status_set_daemon(out, &di);
 	if (r)
 		return r;

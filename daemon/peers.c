@@ -458,6 +458,11 @@ bool peers_is_up(const struct peers *p)
 	return p->up;
 }
 
+bool peers_ring(const struct peers *p, uint32_t *nodeid, uint64_t *seq)
+{
+	return p->cpg && p->up && cmcpg_ring(p->cpg, nodeid, seq);
+}
+
 uint32_t peers_local_nodeid(const struct peers *p)
 {
 	return cmcpg_local_nodeid(p->cpg);

@@ -79,6 +79,8 @@ struct peers_member {
 size_t peers_members(const struct peers *p, struct peers_member *out, size_t cap);
 /** True while joined; local node id (0 until known). */
 bool peers_is_up(const struct peers *p);
+/** The daemon group's current totem ring ("nodeid.seq"); false when not connected. */
+bool peers_ring(const struct peers *p, uint32_t *nodeid, uint64_t *seq);
 uint32_t peers_local_nodeid(const struct peers *p);
 
 #endif /* CMLOG_DAEMON_PEERS_H */

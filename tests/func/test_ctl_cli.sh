@@ -81,7 +81,7 @@ done
 
 # --- text output ---
 expect 0 $R status
-has '^Daemon$'; has '^  connected:  yes$'; has '^  quorate:    yes$'; has '^  protocol:   1$'
+has '^Daemon$'; has '^  connected:  yes$'; has '^  quorate:    yes$'; has '^  protocol:   2$'
 has '^  node id:    1$'; has '^  log level:  info$'; has "^  pid:        $SINGLE_PID$"
 has '^Logs: 2$'; has "^log $RA (luid 16)$"; has "^log $RB (luid 17)$"
 has '^  state       constructed$'
@@ -102,7 +102,7 @@ log $RA (luid 16)
   pending     0
 EOT
 diff -u "$T/want" "$T/got" || fail "show text differs"
-has '^  protocol    1 (gen [0-9]*)$'; has '^  digest      [0-9a-f]\{16\}$'
+has '^  protocol    2 (gen [0-9]*)$'; has '^  digest      [0-9a-f]\{16\}$'
 
 expect 0 $R logs
 has '^LUID   TYPE  STATE        DISK    SYNC%  UUID$'
@@ -110,12 +110,12 @@ has "^16     core  resumed      -     100.00%  $RA\$"
 has "^17     core  constructed  -       0.00%  $RB\$"
 
 expect 0 $R members
-has '^Protocol version: 1$'; has '^Quorate:          yes$'
-has '^     1        1     2 (local)$'
+has '^Protocol version: 2$'; has '^Quorate:          yes$'
+has '^     1        2     2 (local)$'
 
 expect 0 $R status --cluster
 has '^Cluster view: 1 node$'
-has '^1      yes        yes        yes      1        2$'
+has '^1      yes        yes        yes      2        2$'
 has "^resumed 100.0%      $RA/16\$"
 
 expect 0 $R dump
@@ -130,6 +130,7 @@ has '^cmlogctl [0-9.]* (api 1)$'; has '^cmlogd [0-9.]* (api 1)$'
 # --- JSON output (schema in cmlogctl(8)) ---
 expect 0 $R -j status
 jcheck 'j["api_version"]==1 and j["command"]=="status" and j["corosync"]["quorate"] is True and j["corosync"]["connected"] is True'
+jcheck 'isinstance(j["corosync"]["ring_id"], str) and __import__("re").fullmatch(r"1\.[0-9]+", j["corosync"]["ring_id"])'
 jcheck 'set(j["daemon"])>={"version","pid","node_id","uptime_s","log_level"} and j["daemon"]["node_id"]==1'
 jcheck 'len(j["logs"])==2 and [l["uuid"] for l in j["logs"]]==["'"$RA"'","'"$RB"'"]'
 jcheck 'set(j["logs"][0])=={"uuid","luid","type","state","region_size","region_count","sync_count","sync_percent","in_sync","recovering","disk_state","writer","protocol_version","gen","pending_requests","synced","commits_sent","requests","hot_requests","digest","members","marks"}'
@@ -142,7 +143,7 @@ jcheck 'j["command"]=="show" and len(j["logs"])==1 and j["logs"][0]["luid"]==16'
 expect 0 $R status -j --cluster
 jcheck 'j["command"]=="cluster" and [n["node_id"] for n in j["nodes"]]==[1] and j["nodes"][0]["reachable"] is True and j["nodes"][0]["status"]["logs"][0]["uuid"]=="'"$RA"'"'
 expect 0 $R -j members
-jcheck 'j["protocol_version"]==1 and j["members"]==[{"node_id":1,"local":True,"protocol_max":1,"logs":2}]'
+jcheck 'j["protocol_version"]==2 and j["members"]==[{"node_id":1,"local":True,"protocol_max":2,"logs":2}]'
 expect 0 $R -j dump
 jcheck 'j["capacity"]==256 and any(e["kind"]=="request" and e["uuid"]=="'"$RA"'" for e in j["events"])'
 expect 0 $R -j logs
