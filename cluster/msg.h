@@ -46,6 +46,12 @@ struct cmsg_state {
 	uint32_t members[CMSG_STATE_MAX_MEMBERS];
 };
 
+struct cmsg_exclude {
+	uint32_t n_members, n_excluded;
+	uint32_t members[CMSG_STATE_MAX_MEMBERS];
+	uint32_t excluded[CMSG_STATE_MAX_MEMBERS];
+};
+
 struct cmsg_snap {
 	uint32_t round, index;
 	bool last;
@@ -72,6 +78,7 @@ struct cmsg {
 		uint64_t gen; /**< DURABLE, DISK_FAILED */
 		struct cmsg_state state;
 		struct cmsg_snap snap;
+		struct cmsg_exclude excl;
 	} u;
 };
 

@@ -22,7 +22,8 @@ enum cmsg_type {
 	CMSG_DISK_FAILED = 6, /**< the writer's write of generation gen failed */
 	CMSG_STATE = 7,	      /**< membership barrier */
 	CMSG_SNAP = 8,	      /**< one state-transfer chunk */
-	CMSG_TYPE_MAX = 8,
+	CMSG_EXCLUDE = 9,     /**< members the sender excluded as incompatible (group.h) */
+	CMSG_TYPE_MAX = 9,
 };
 
 /* Fixed header: magic, version, type, sender nodeid, sender seq, payload length. */
@@ -117,6 +118,19 @@ struct cmsg_wire_snap {
 _Static_assert(sizeof(struct cmsg_wire_snap) == CMSG_SNAP_FIXED, "snap fixed part");
 /** Most snapshot bytes in one SNAP. */
 #define CMSG_SNAP_MAX_BYTES (60u * 1024u)
+
+/*
+ * EXCLUDE: n_members, n_excluded, then n_members le32 node ids (the sender's current member
+ * list, sorted ascending, no duplicates) and n_excluded le32 node ids (sorted ascending, each
+ * one of the members): the members the sender marked incompatible, for members that joined
+ * after the message that marked them.
+ */
+struct cmsg_wire_exclude {
+	uint32_t n_members;
+	uint32_t n_excluded;
+} __attribute__((packed));
+#define CMSG_EXCLUDE_FIXED 8u
+_Static_assert(sizeof(struct cmsg_wire_exclude) == CMSG_EXCLUDE_FIXED, "exclude fixed part");
 
 /** Largest encoded message. */
 #define CMSG_MAX_SIZE (CMSG_HDR_SIZE + CMSG_SNAP_FIXED + CMSG_SNAP_MAX_BYTES)
