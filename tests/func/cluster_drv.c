@@ -9,8 +9,17 @@
  *                             MARK r, FLUSH, IN_SYNC r, CLEAR r, FLUSH (writer k only touches
  *                             regions == k mod W, as the kernel never marks a region twice);
  *                             every FLUSH/MARK/CLEAR must answer 0, IN_SYNC 0 or 1, nothing
- *                             may time out. Prints counts, the slowest FLUSH and the longest
- *                             time nothing was answered while requests were outstanding
+ *                             may time out. Prints counts, the slowest FLUSH, the longest
+ *                             time any request waited for its answer (max_latency_ms) and the
+ *                             longest time nothing was answered while requests were outstanding.
+ *                             --stop-file F: also stop starting writes once F exists.
+ *                             --reconnect CTR: behave like the kernel across cmlogd restarts:
+ *                             a request unanswered for --resend-ms (default 1000; the kernel
+ *                             waits 15 s) is resent with a new seq, and an -ESRCH answer (or a
+ *                             send nobody receives) runs the reconnect: CTR with the trailing
+ *                             NUL until it answers 0 (every 100 ms; the kernel sleeps 2 s),
+ *                             RESUME, then every outstanding request is resent; --timeout-ms
+ *                             then bounds each request from its first send
  *     dump N [FIRST]          GET_SYNC_COUNT, then IN_SYNC and IS_CLEAN of regions
  *                             [FIRST, FIRST + N) (FIRST default 0):
  *                             prints one "state ..." line with hashes of both bitmaps, for
@@ -47,6 +56,10 @@ struct drv {
 	const char *uuid;
 	uint64_t luid;
 	int timeout_ms;
+	const char *stop_file;	      /* load: stop starting writes when it exists */
+	const char *reconnect;	      /* load: the CTR string of the kernel's reconnect, or NULL */
+	int resend_ms;		      /* load with --reconnect: resend after this long */
+	uint64_t resends, reconnects; /* load with --reconnect */
 };
 
 static uint64_t now_ms(void)
@@ -132,12 +145,13 @@ struct writer {
 	uint64_t region;
 	uint32_t seq; /* outstanding request */
 	uint64_t sent_ms;
+	uint64_t first_ms; /* first send of this request (resends keep it) */
 	bool busy;
 };
 
 struct load {
 	uint64_t marks, clears, flushes, insyncs, insync_zero, errors, timeouts;
-	uint64_t max_flush_ms, sum_flush_ms, max_gap_ms;
+	uint64_t max_flush_ms, sum_flush_ms, max_gap_ms, max_lat_ms;
 };
 
 static uint32_t wstep_type(enum wstep s)
@@ -163,11 +177,40 @@ static int writer_send(struct drv *d, struct writer *w)
 
 	req_init(d, &rq, type, has_region ? &w->region : NULL, has_region ? 8u : 0u);
 	r = standin_send(d->s, &rq, &w->seq);
-	if (r)
-		return r;
 	w->sent_ms = now_ms();
+	if (!w->busy)
+		w->first_ms = w->sent_ms;
+	if (r && !d->reconnect)
+		return r;
+	/* with --reconnect a send nobody received is resent after --resend-ms */
 	w->busy = true;
 	return 0;
+}
+
+/*
+ * The kernel's -ESRCH reconnect (kernel-protocol.md s6): CTR with the trailing NUL until it
+ * answers 0, then RESUME. Other writers' answers arriving meanwhile are dropped by
+ * standin_call (counted as strays); their requests are resent afterwards.
+ */
+static int reconnect(struct drv *d, uint64_t deadline)
+{
+	struct standin_reply rep;
+	int r;
+
+	d->reconnects++;
+	for (;;) {
+		r = call(d, SI_CTR, d->reconnect, (uint32_t)strlen(d->reconnect) + 1, &rep, 1000);
+		if (!r && rep.data_size != 0)
+			return -EPROTO; /* a device name to a capacity-0 CTR: -ENOSPC forever */
+		/* RESUME waits for the state transfer; a daemon killed meanwhile: start again */
+		if (!r)
+			r = call(d, SI_RESUME, NULL, 0, &rep, 3000);
+		if (!r)
+			return 0;
+		if (now_ms() > deadline)
+			return r;
+		usleep(100 * 1000);
+	}
 }
 
 /* Check one answer of writer @w and advance it; false when it broke the contract. */
@@ -189,7 +232,7 @@ static bool writer_answer(struct writer *w, const struct standin_reply *rep, str
 		st->insyncs++;
 		st->insync_zero += v == 0;
 	} else if (type == SI_FLUSH) {
-		uint64_t lat = t - w->sent_ms;
+		uint64_t lat = t - w->first_ms;
 
 		ok = ok && rep->data_size == 0;
 		st->flushes++;
@@ -208,6 +251,8 @@ static bool writer_answer(struct writer *w, const struct standin_reply *rep, str
 		printf("not ok - writer region %" PRIu64 " step %d: error %d, %u bytes\n",
 		       w->region, (int)w->step, res, rep->data_size);
 	}
+	if (t - w->first_ms > st->max_lat_ms)
+		st->max_lat_ms = t - w->first_ms;
 	w->busy = false;
 	w->step = w->step == W_FLUSH2 ? W_MARK : w->step + 1;
 	return ok;
@@ -221,6 +266,7 @@ static int cmd_load(struct drv *d, unsigned int seconds, uint64_t regions, unsig
 	uint64_t start = now_ms(), last_answer, t;
 	unsigned int k, busy;
 	uint64_t rnd = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ start;
+	bool stopping = false;
 	int r;
 
 	if (nw == 0 || nw > DRV_MAX_WRITERS || regions < nw) {
@@ -234,6 +280,10 @@ static int cmd_load(struct drv *d, unsigned int seconds, uint64_t regions, unsig
 	for (;;) {
 		t = now_ms();
 		busy = 0;
+		if (d->stop_file && !stopping && access(d->stop_file, F_OK) == 0) {
+			stopping = true;
+			seconds = (unsigned int)((t - start) / 1000u);
+		}
 		for (k = 0; k < nw; k++) {
 			if (!w[k].busy && w[k].step == W_MARK && t - start < seconds * 1000ull) {
 				/* next region of this writer's residue class */
@@ -251,9 +301,18 @@ static int cmd_load(struct drv *d, unsigned int seconds, uint64_t regions, unsig
 			break;
 		r = standin_recv(d->s, &rep, 200);
 		t = now_ms();
+		if (r == -ETIMEDOUT && d->reconnect) {
+			/* the kernel resends an unanswered request (new seq) */
+			for (k = 0; k < nw; k++)
+				if (w[k].busy && t - w[k].sent_ms > (uint64_t)d->resend_ms &&
+				    t - w[k].first_ms <= (uint64_t)d->timeout_ms) {
+					d->resends++;
+					writer_send(d, &w[k]);
+				}
+		}
 		if (r == -ETIMEDOUT) {
 			for (k = 0; k < nw; k++)
-				if (w[k].busy && t - w[k].sent_ms > (uint64_t)d->timeout_ms) {
+				if (w[k].busy && t - w[k].first_ms > (uint64_t)d->timeout_ms) {
 					st.timeouts++;
 					printf("not ok - no answer for %" PRIu64
 					       " ms (writer %u, region %" PRIu64 ", step %d)\n",
@@ -267,6 +326,21 @@ static int cmd_load(struct drv *d, unsigned int seconds, uint64_t regions, unsig
 				break;
 		if (k == nw)
 			continue; /* a late duplicate: libstandin counts it */
+		if (d->reconnect && (rep.ack_only ? -(int)rep.ack : rep.error) == -ESRCH) {
+			/* cmlogd restarted and does not know the log: reconnect, resend all */
+			r = reconnect(d, w[k].first_ms + (uint64_t)d->timeout_ms);
+			if (r) {
+				st.errors++;
+				printf("not ok - reconnect: %d\n", r);
+				goto out;
+			}
+			for (k = 0; k < nw; k++)
+				if (w[k].busy) {
+					d->resends++;
+					writer_send(d, &w[k]);
+				}
+			continue;
+		}
 		if (t - last_answer > st.max_gap_ms)
 			st.max_gap_ms = t - last_answer;
 		last_answer = t;
@@ -276,10 +350,13 @@ out:
 	printf("%s - load: %u s, %u writers, %" PRIu64 " marks, %" PRIu64 " clears, %" PRIu64
 	       " flushes, %" PRIu64 " in_sync (%" PRIu64 " answered 0), %" PRIu64
 	       " errors, %" PRIu64 " timeouts; flush avg %" PRIu64 " ms max %" PRIu64
-	       " ms; max_gap_ms=%" PRIu64 "\n",
+	       " ms; max_gap_ms=%" PRIu64 " max_latency_ms=%" PRIu64 "\n",
 	       st.errors || st.timeouts ? "not ok" : "ok", seconds, nw, st.marks, st.clears,
 	       st.flushes, st.insyncs, st.insync_zero, st.errors, st.timeouts,
-	       st.flushes ? st.sum_flush_ms / st.flushes : 0, st.max_flush_ms, st.max_gap_ms);
+	       st.flushes ? st.sum_flush_ms / st.flushes : 0, st.max_flush_ms, st.max_gap_ms,
+	       st.max_lat_ms);
+	if (d->reconnect)
+		printf("# reconnects=%" PRIu64 " resends=%" PRIu64 "\n", d->reconnects, d->resends);
 	return st.errors || st.timeouts || st.flushes == 0;
 }
 
@@ -500,7 +577,8 @@ static int cmd_mark(struct drv *d, const char *list)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: cluster_drv --uuid U --luid L [--timeout-ms N] CMD [ARGS]\n"
+		"usage: cluster_drv --uuid U --luid L [--timeout-ms N] [--stop-file F]\n"
+		"                   [--reconnect CTR [--resend-ms N]] CMD [ARGS]\n"
 		"  activate CTR | load SECONDS REGIONS WRITERS | dump N [FIRST] |\n"
 		"  resync SECONDS COUNT | held-flush REGION | mark R[,R|A-B...] | sync-count\n");
 }
@@ -508,7 +586,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	struct standin_cfg cfg = {0};
-	struct drv d = {.timeout_ms = 10000};
+	struct drv d = {.timeout_ms = 10000, .resend_ms = 1000};
 	char why[256];
 	const char *cmd;
 	uint64_t v;
@@ -522,6 +600,12 @@ int main(int argc, char **argv)
 			d.luid = strtoull(argv[i + 1], NULL, 0);
 		else if (!strcmp(argv[i], "--timeout-ms"))
 			d.timeout_ms = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--stop-file"))
+			d.stop_file = argv[i + 1];
+		else if (!strcmp(argv[i], "--reconnect"))
+			d.reconnect = argv[i + 1];
+		else if (!strcmp(argv[i], "--resend-ms"))
+			d.resend_ms = atoi(argv[i + 1]);
 		else
 			break;
 	}
