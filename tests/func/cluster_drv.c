@@ -30,6 +30,16 @@
  *                             --timeout-ms (a held request); prints when they were answered
  *     mark R,R,A-B...         MARK each region, then FLUSH: they stay marked by this node
  *     sync-count              print GET_SYNC_COUNT
+ *     burst N RESEND_MS       N requests sent back to back without waiting (MARK r, IN_SYNC
+ *                             r, GET_SYNC_COUNT, FLUSH for r = 0.. N/4 - 1): a burst far larger
+ *                             than a small cmlogd receive buffer. Unanswered requests are resent
+ *                             after RESEND_MS with a new seq (the kernel's 15 s resend); then
+ *                             10 answered ones are sent again with their old seq. Every answer
+ *                             must carry a seq we sent and the type of that request, no seq
+ *                             may be answered twice except the deliberate same-seq duplicates,
+ *                             and every answer must be right for its request (MARK/FLUSH 0,
+ *                             IN_SYNC 0|1, GET_SYNC_COUNT the log's count); --timeout-ms bounds
+ *                             the whole burst. Prints resends, answers, duplicates
  * Exit 0 when every answer was what the kernel expects, 1 otherwise, 2 when it refuses to run
  * outside a network namespace (standin_lib.h SAFETY).
  *
@@ -574,13 +584,224 @@ static int cmd_mark(struct drv *d, const char *list)
 	return 0;
 }
 
+/* ---- burst (receive-buffer overflow) ------------------------------------------------------ */
+
+struct bsent {
+	uint32_t seq;
+	uint32_t req;	  /* index into the request table */
+	unsigned answers; /* answers seen for this seq */
+	bool dup;	  /* a deliberate same-seq duplicate was sent */
+};
+
+struct breq {
+	uint32_t type;
+	uint64_t region;
+	bool answered;
+	uint64_t last_send_ms;
+	int64_t value; /* IN_SYNC / GET_SYNC_COUNT answer */
+};
+
+static int burst_send(struct drv *d, struct breq *q, uint32_t idx, struct bsent *sent,
+		      size_t *n_sent, size_t cap)
+{
+	struct standin_req rq;
+	bool has_region = q[idx].type == SI_MARK_REGION || q[idx].type == SI_IN_SYNC;
+	int r;
+
+	if (*n_sent == cap)
+		return -ENOSPC;
+	req_init(d, &rq, q[idx].type, has_region ? &q[idx].region : NULL, has_region ? 8u : 0u);
+	r = standin_send(d->s, &rq, &sent[*n_sent].seq);
+	if (r)
+		return r;
+	sent[*n_sent].req = idx;
+	sent[*n_sent].answers = 0;
+	sent[*n_sent].dup = false;
+	(*n_sent)++;
+	q[idx].last_send_ms = now_ms();
+	return 0;
+}
+
+/* Check one answer; false when it is wrong for the request it names. */
+static bool burst_answer(struct breq *q, struct bsent *sent, size_t n_sent,
+			 const struct standin_reply *rep, uint64_t sync_count, uint64_t *dups)
+{
+	uint32_t seq = rep->ack_only ? rep->cn_seq : rep->seq;
+	int res = rep->ack_only ? -(int)rep->ack : rep->error;
+	struct breq *b;
+	int64_t v = -1;
+	size_t k;
+
+	for (k = 0; k < n_sent && sent[k].seq != seq; k++)
+		;
+	if (k == n_sent) {
+		printf("not ok - an answer to seq %u, which we never sent\n", seq);
+		return false;
+	}
+	b = &q[sent[k].req];
+	if (++sent[k].answers > 1 + (sent[k].dup ? 1u : 0u)) {
+		printf("not ok - seq %u answered %u times\n", seq, sent[k].answers);
+		return false;
+	}
+	if (sent[k].answers > 1)
+		(*dups)++;
+	if (rep->violation[0] || (!rep->ack_only && rep->type != b->type) || res != 0) {
+		printf("not ok - seq %u (%s): error %d type %u%s%s\n", seq,
+		       standin_type_name(b->type), res, rep->ack_only ? 0 : rep->type,
+		       rep->violation[0] ? ": " : "", rep->violation);
+		return false;
+	}
+	if (b->type == SI_IN_SYNC || b->type == SI_GET_SYNC_COUNT) {
+		if (rep->ack_only || rep->data_size != 8) {
+			printf("not ok - seq %u (%s): %u bytes\n", seq, standin_type_name(b->type),
+			       rep->data_size);
+			return false;
+		}
+		memcpy(&v, rep->data, 8);
+		if ((b->type == SI_IN_SYNC && v != 0 && v != 1) ||
+		    (b->type == SI_GET_SYNC_COUNT && (uint64_t)v != sync_count) ||
+		    (b->answered && v != b->value)) {
+			printf("not ok - seq %u (%s): value %" PRId64 "\n", seq,
+			       standin_type_name(b->type), v);
+			return false;
+		}
+		b->value = v;
+	} else if (rep->data_size != 0) {
+		printf("not ok - seq %u (%s): %u bytes of data\n", seq, standin_type_name(b->type),
+		       rep->data_size);
+		return false;
+	}
+	b->answered = true;
+	return true;
+}
+
+static int cmd_burst(struct drv *d, uint32_t n, int resend_ms)
+{
+	struct standin_reply rep;
+	struct breq *q = NULL;
+	struct bsent *sent = NULL;
+	size_t n_sent = 0, cap = (size_t)n * 8 + 64, k;
+	uint64_t sync_count = 0, start, t, resends = 0, dups = 0, answers = 0;
+	uint32_t i, left, ndup = 0;
+	int r, ret = 1;
+
+	if (n < 4 || resend_ms <= 0) {
+		fprintf(stderr, "cluster_drv: burst: N >= 4, RESEND_MS > 0\n");
+		return 1;
+	}
+	r = call_u64(d, SI_GET_SYNC_COUNT, NULL, 0, &sync_count);
+	if (r)
+		return fail("GET_SYNC_COUNT", r);
+	q = calloc(n, sizeof(*q));
+	sent = calloc(cap, sizeof(*sent));
+	if (!q || !sent)
+		goto out;
+	for (i = 0; i < n; i++) {
+		static const uint32_t types[] = {SI_MARK_REGION, SI_IN_SYNC, SI_GET_SYNC_COUNT,
+						 SI_FLUSH};
+
+		q[i].type = types[i % 4];
+		q[i].region = i / 4;
+	}
+	start = now_ms();
+	for (i = 0; i < n; i++) {
+		r = burst_send(d, q, i, sent, &n_sent, cap);
+		if (r) {
+			fail("send", r);
+			goto out;
+		}
+		/* keep our own receive queue short; cmlogd's is what overflows */
+		while (i % 64 == 63 && standin_recv(d->s, &rep, 1) == 0) {
+			answers++;
+			if (!burst_answer(q, sent, n_sent, &rep, sync_count, &dups))
+				goto out;
+		}
+	}
+	printf("# burst: %u requests sent in %" PRIu64 " ms\n", n, now_ms() - start);
+	for (;;) {
+		for (i = 0, left = 0; i < n; i++)
+			left += !q[i].answered;
+		if (!left)
+			break;
+		t = now_ms();
+		if (t - start > (uint64_t)d->timeout_ms) {
+			printf("not ok - %u requests unanswered after %d ms\n", left,
+			       d->timeout_ms);
+			goto out;
+		}
+		r = standin_recv(d->s, &rep, 50);
+		if (r == 0) {
+			answers++;
+			if (!burst_answer(q, sent, n_sent, &rep, sync_count, &dups))
+				goto out;
+			continue;
+		}
+		/* the kernel resends what was not answered in time, with a new seq */
+		for (i = 0; i < n; i++)
+			if (!q[i].answered && t - q[i].last_send_ms > (uint64_t)resend_ms) {
+				r = burst_send(d, q, i, sent, &n_sent, cap);
+				if (r) {
+					fail("resend", r);
+					goto out;
+				}
+				resends++;
+			}
+	}
+	/* same-seq duplicates of answered requests: at most one more, consistent answer */
+	for (k = 0; k < n_sent && ndup < 10; k++)
+		if (sent[k].answers == 1 && k % 7 == 0) {
+			struct standin_req rq;
+			uint8_t frame[SI_MAX_FRAME];
+			struct breq *b = &q[sent[k].req];
+			bool has_region = b->type == SI_MARK_REGION || b->type == SI_IN_SYNC;
+			int len;
+
+			req_init(d, &rq, b->type, has_region ? &b->region : NULL,
+				 has_region ? 8u : 0u);
+			len = standin_build(&rq, sent[k].seq, frame, sizeof(frame));
+			if (len < 0 || standin_send_raw(d->s, frame, (size_t)len)) {
+				fail("duplicate", len < 0 ? len : -EIO);
+				goto out;
+			}
+			sent[k].dup = true;
+			ndup++;
+		}
+	/* late answers (resent requests whose first copy was only slow, the duplicates) */
+	t = now_ms();
+	while (now_ms() - t < 1500)
+		if (standin_recv(d->s, &rep, 100) == 0) {
+			answers++;
+			if (!burst_answer(q, sent, n_sent, &rep, sync_count, &dups))
+				goto out;
+		}
+	{
+		struct standin_counters c;
+
+		standin_get_counters(d->s, &c);
+		if (c.violations) {
+			printf("not ok - %" PRIu64 " answers the kernel would drop: %s\n",
+			       c.violations, c.last_violation);
+			goto out;
+		}
+	}
+	printf("ok - burst: %u requests, %" PRIu64 " resends (new seq), %u same-seq duplicates, "
+	       "%" PRIu64 " answers, %" PRIu64 " second answers, all matching their request\n",
+	       n, resends, ndup, answers, dups);
+	ret = 0;
+out:
+	free(q);
+	free(sent);
+	return ret;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: cluster_drv --uuid U --luid L [--timeout-ms N] [--stop-file F]\n"
 		"                   [--reconnect CTR [--resend-ms N]] CMD [ARGS]\n"
 		"  activate CTR | load SECONDS REGIONS WRITERS | dump N [FIRST] |\n"
-		"  resync SECONDS COUNT | held-flush REGION | mark R[,R|A-B...] | sync-count\n");
+		"  resync SECONDS COUNT | held-flush REGION | mark R[,R|A-B...] | sync-count |\n"
+		"  burst N RESEND_MS\n");
 }
 
 int main(int argc, char **argv)
@@ -619,6 +840,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cfg.timeout_ms = d.timeout_ms;
+	cfg.rcvbuf = 16 << 20; /* burst: our queue must never be the one that overflows */
 	if (standin_open(&d.s, &cfg)) {
 		fprintf(stderr, "cluster_drv: cannot open the netlink socket\n");
 		return 1;
@@ -637,6 +859,8 @@ int main(int argc, char **argv)
 		ret = cmd_held_flush(&d, strtoull(argv[i], NULL, 0));
 	} else if (!strcmp(cmd, "mark") && argc - i == 1) {
 		ret = cmd_mark(&d, argv[i]);
+	} else if (!strcmp(cmd, "burst") && argc - i == 2) {
+		ret = cmd_burst(&d, (uint32_t)strtoul(argv[i], NULL, 0), atoi(argv[i + 1]));
 	} else if (!strcmp(cmd, "sync-count") && argc - i == 0) {
 		ret = call_u64(&d, SI_GET_SYNC_COUNT, NULL, 0, &v);
 		if (ret)
