@@ -1040,6 +1040,7 @@ void group_tick(struct group *g, uint64_t now_ms)
 	g->now_ms = now_ms;
 	if (g->pend_clears.n && !g->commit_queued && now_ms - g->last_write_ms >= GROUP_AL_IDLE_MS)
 		g->commit_queued = true;
+	sync_tick(g);
 	group_pump(g);
 }
 

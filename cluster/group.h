@@ -132,11 +132,14 @@
  * the writer). It stays marked until it leaves (confchg). Members that join later learn the
  * set from EXCLUDE{members, excluded}, which every member with a non-empty set sends before
  * its STATE at each confchg and which marks the same way on delivery. Reported loudly
- * (GROUP_EV_INCOMPATIBLE with node, header version and reason; group_status.excluded). Limits:
- * exclusion is by node id (cpg.c merges a node's pids), which is why a member that already
- * spoke in this membership is never marked (garbage under its id is only dropped); a member
- * that joins and sends nothing at all still holds the barrier open (deciding "silent" needs
- * a timer, and one node's timer must not decide for the others).
+ * (GROUP_EV_INCOMPATIBLE with node, header version and reason; group_status.excluded). A
+ * member that sends nothing at all: a member whose barrier has waited GROUP_SILENT_MS (its
+ * own clock) on members without a STATE multicasts EXCLUDE{SILENT, those members}; the
+ * decision is taken at its delivery, and only for members that still sent no valid STATE
+ * since the confchg, so a timer only proposes and the order decides. A cmlogd stuck that long
+ * excludes itself too (it holds its requests until it leaves and rejoins: restart it).
+ * Exclusion is by node id (cpg.c merges a node's pids), which is why a member that already
+ * spoke in this membership is never marked (garbage under its id is only dropped).
  */
 #ifndef CMLOG_CLUSTER_GROUP_H
 #define CMLOG_CLUSTER_GROUP_H
@@ -156,6 +159,8 @@
 #define GROUP_AL_MAX 1024u
 /** Deferred clears leave after this long without a write. */
 #define GROUP_AL_IDLE_MS 2000u
+/** A barrier waiting this long on members that sent no STATE excludes them (ordered). */
+#define GROUP_SILENT_MS 30000u
 /** Most members a group tracks (CPG_MEMBERS_MAX). */
 #define GROUP_MAX_MEMBERS 128u
 
@@ -167,6 +172,7 @@ enum group_incompat_reason {
 	GROUP_INCOMPAT_SENDER = 4,  /**< the header names another node than the transport */
 	GROUP_INCOMPAT_PEER = 5,    /**< another member's EXCLUDE named it */
 	GROUP_INCOMPAT_STATE = 6,   /**< a STATE that does not decode */
+	GROUP_INCOMPAT_SILENT = 7,  /**< no STATE for GROUP_SILENT_MS in a barrier */
 };
 
 enum group_log_type {

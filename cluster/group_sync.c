@@ -100,6 +100,7 @@ static void send_exclude(struct group *g)
 		return;
 	memset(&m.u.excl, 0, sizeof(m.u.excl));
 	m.type = CMSG_EXCLUDE;
+	m.u.excl.flags = 0;
 	m.u.excl.n_members = g->n_members;
 	memcpy(m.u.excl.members, g->members, g->n_members * sizeof(uint32_t));
 	m.u.excl.n_excluded = g->n_excl;
@@ -196,15 +197,45 @@ bool sync_filter(struct group *g, uint32_t sender, const void *buf, size_t len)
 void sync_on_exclude(struct group *g, uint32_t sender, const struct cmsg *m)
 {
 	const struct cmsg_exclude *x = &m->u.excl;
-	uint32_t i;
+	uint32_t i, idx;
+	bool silent = x->flags & CMSG_EXCLUDE_SILENT;
 
 	/* only for the membership it was sent in (the list of the confchg it answers) */
 	if (x->n_members != g->n_members ||
 	    memcmp(x->members, g->members, g->n_members * sizeof(uint32_t)))
 		return;
 	(void)sender;
-	for (i = 0; i < x->n_excluded; i++)
-		mark_incompatible(g, x->excluded[i], 0xffff, GROUP_INCOMPAT_PEER);
+	for (i = 0; i < x->n_excluded; i++) {
+		idx = member_index(g, x->excluded[i]);
+		/* silent: a STATE delivered before this point wins over the sender's timer */
+		if (silent && idx != UINT32_MAX && g->spoke[idx])
+			continue;
+		mark_incompatible(g, x->excluded[i], 0xffff,
+				  silent ? GROUP_INCOMPAT_SILENT : GROUP_INCOMPAT_PEER);
+	}
+}
+
+void sync_tick(struct group *g)
+{
+	struct cmsg m;
+	uint32_t i, me = member_index(g, g->me);
+
+	/* only a member whose own STATE is in proposes: its clock ran in this round */
+	if (!g->in_barrier || g->silent_sent || me == UINT32_MAX || !g->spoke[me] ||
+	    is_excluded(g, g->me) || g->now_ms - g->round_ms < GROUP_SILENT_MS)
+		return;
+	memset(&m.u.excl, 0, sizeof(m.u.excl));
+	m.type = CMSG_EXCLUDE;
+	m.u.excl.flags = CMSG_EXCLUDE_SILENT;
+	m.u.excl.n_members = g->n_members;
+	memcpy(m.u.excl.members, g->members, g->n_members * sizeof(uint32_t));
+	for (i = 0; i < g->n_members; i++)
+		if (!g->ms[i].have)
+			m.u.excl.excluded[m.u.excl.n_excluded++] = g->members[i];
+	if (!m.u.excl.n_excluded)
+		return;
+	g->silent_sent = true;
+	group_queue_ctrl(g, &m);
 }
 
 static void stop_sending(struct group *g)
@@ -344,6 +375,8 @@ static void open_round(struct group *g, uint32_t trigger)
 	stop_sending(g);
 	drop_ctrl_type(g, CMSG_SNAP);
 	g->in_barrier = true;
+	g->round_ms = g->now_ms;
+	g->silent_sent = false;
 	memset(g->ms, 0, sizeof(g->ms));
 	for (i = 0; i < g->n_members; i++) {
 		g->ms[i].nodeid = g->members[i];

@@ -122,9 +122,12 @@ static int decode_exclude(struct wire_rd *r, struct cmsg_exclude *x)
 	int err = CMSG_OK;
 	uint32_t i, j;
 
+	wire_get_le32(r, &x->flags);
 	wire_get_le32(r, &x->n_members);
 	if (!wire_get_le32(r, &x->n_excluded))
 		return CMSG_E_PAYLOAD;
+	if (x->flags & ~CMSG_EXCLUDE_SILENT)
+		err = CMSG_E_VALUE;
 	if (x->n_members == 0 || x->n_members > CMSG_STATE_MAX_MEMBERS || x->n_excluded == 0 ||
 	    x->n_excluded > x->n_members)
 		return CMSG_E_COUNT;
@@ -344,6 +347,7 @@ int cmsg_encode(const struct cmsg *m, const uint64_t *regions, uint8_t *buf, siz
 		wire_put_bytes(&w, m->u.snap.bytes, m->u.snap.n_bytes);
 		break;
 	case CMSG_EXCLUDE:
+		wire_put_le32(&w, m->u.excl.flags);
 		wire_put_le32(&w, m->u.excl.n_members);
 		wire_put_le32(&w, m->u.excl.n_excluded);
 		for (i = 0; i < m->u.excl.n_members; i++)

@@ -47,6 +47,7 @@ struct cmsg_state {
 };
 
 struct cmsg_exclude {
+	uint32_t flags; /**< 0 or CMSG_EXCLUDE_SILENT */
 	uint32_t n_members, n_excluded;
 	uint32_t members[CMSG_STATE_MAX_MEMBERS];
 	uint32_t excluded[CMSG_STATE_MAX_MEMBERS];

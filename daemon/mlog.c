@@ -938,6 +938,7 @@ static void log_incompatible(struct mlog *m, uint64_t arg)
 		"a header naming another node",
 		"another member excluded it",
 		"a STATE that does not decode",
+		"no STATE within GROUP_SILENT_MS of a barrier",
 	};
 	unsigned int node = (unsigned int)(arg & 0xffffffffu);
 	unsigned int ver = (unsigned int)(arg >> 32 & 0xffffu);

@@ -120,16 +120,20 @@ _Static_assert(sizeof(struct cmsg_wire_snap) == CMSG_SNAP_FIXED, "snap fixed par
 #define CMSG_SNAP_MAX_BYTES (60u * 1024u)
 
 /*
- * EXCLUDE: n_members, n_excluded, then n_members le32 node ids (the sender's current member
- * list, sorted ascending, no duplicates) and n_excluded le32 node ids (sorted ascending, each
- * one of the members): the members the sender marked incompatible, for members that joined
- * after the message that marked them.
+ * EXCLUDE: flags, n_members, n_excluded, then n_members le32 node ids (the sender's current
+ * member list, sorted ascending, no duplicates) and n_excluded le32 node ids (sorted
+ * ascending, each one of the members). Without flags: the members the sender marked
+ * incompatible, for members that joined after the message that marked them. With
+ * CMSG_EXCLUDE_SILENT: members the sender's barrier waited on for GROUP_SILENT_MS; only those
+ * that still sent no valid STATE since the confchg when it is delivered are marked.
  */
 struct cmsg_wire_exclude {
+	uint32_t flags;
 	uint32_t n_members;
 	uint32_t n_excluded;
 } __attribute__((packed));
-#define CMSG_EXCLUDE_FIXED 8u
+#define CMSG_EXCLUDE_FIXED  12u
+#define CMSG_EXCLUDE_SILENT 1u /**< the only flag; other bits must be zero */
 _Static_assert(sizeof(struct cmsg_wire_exclude) == CMSG_EXCLUDE_FIXED, "exclude fixed part");
 
 /** Largest encoded message. */

@@ -1,11 +1,12 @@
 /*
  * cpgpeer: a foreign member of a log's CPG group, for tests/func/test_cluster_badpeer.sh.
  *
- *   cpgpeer --uuid U [--linger-ms N] KIND...
+ *   cpgpeer --uuid U [--linger-ms N] [KIND...]
  *
  * Joins the group of log U (the name cmlogd uses: cluster/cpg.c cmcpg_group_name), waits for
  * its own join, multicasts one crafted message per KIND in agreed order, stays joined for
- * --linger-ms (default 1000) and leaves. KINDs (include/cluster_wire.h):
+ * --linger-ms (default 1000) and leaves; without KINDs it only joins and stays silent.
+ * KINDs (include/cluster_wire.h):
  *   version    a well-formed STATE header and payload in protocol version 77
  *   magic      a STATE with foreign magic
  *   spoof      a well-formed version-1 STATE whose header names node 1 (not us)
@@ -191,8 +192,8 @@ int main(int argc, char **argv)
 		else
 			break;
 	}
-	if (!uuid || i >= argc) {
-		fprintf(stderr, "usage: cpgpeer --uuid U [--linger-ms N] KIND...\n");
+	if (!uuid) {
+		fprintf(stderr, "usage: cpgpeer --uuid U [--linger-ms N] [KIND...]\n");
 		return 2;
 	}
 	memset(&name, 0, sizeof(name));

@@ -11,7 +11,8 @@
 # versions), never apply its COMMIT (region 8000 stays clean and in sync), keep answering the
 # load (every request answered 0, none waits longer than STALL_MAX_MS: the barrier opened by
 # the peer's join completes at the delivery of its first foreign message, not at its leave),
-# and end with identical replicas (state sweep + rlog digest).
+# and end with identical replicas (state sweep + rlog digest). Then a peer that joins and sends
+# nothing is excluded through the order after GROUP_SILENT_MS (30 s) while still joined.
 set -u
 if [ -z "${top_srcdir:-}" ]; then
 	top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
@@ -94,6 +95,32 @@ for i in 1 2; do
 	fi
 done
 echo "ok - the load on nodes 1 and 2 was answered throughout (bound $STALL_MAX_MS ms)"
+
+# A member that joins and sends nothing: the barrier its join opened waits GROUP_SILENT_MS
+# (30 s, cluster/group.h); then the members' EXCLUDE{SILENT} marks it and a FLUSH held by the
+# barrier is answered, long before the peer leaves.
+SILENT_MS=30000
+cl_bg 3 "$CL_TMP/silent.out" timeout 120 "$PEER" --uuid "$CLU_UUID" --linger-ms 90000 ||
+	clu_fail "cannot start the silent peer"
+silent_pid=$CL_LAST_PID
+for k in $(seq 1 100); do
+	grep -q '^joined ' "$CL_TMP/silent.out" && break
+	sleep 0.1
+done
+grep -q '^joined ' "$CL_TMP/silent.out" || clu_fail "the silent peer did not join"
+t0=$(date +%s%N)
+clu_drv 1 --timeout-ms 60000 mark 7500 >/dev/null || clu_fail "MARK + FLUSH on node 1"
+held=$((($(date +%s%N) - t0) / 1000000))
+kill -0 "$silent_pid" 2>/dev/null || clu_fail "the silent peer left before the FLUSH was answered"
+for i in 1 2; do
+	[ "$(count_in "$i" "node 3 is INCOMPATIBLE (no STATE within")" -ge 1 ] ||
+		clu_fail "node $i did not mark the silent member"
+done
+echo "ok - a silent member is excluded through the order after GROUP_SILENT_MS: a FLUSH" \
+	"waited $held ms (silent bound $SILENT_MS ms), the member was still joined"
+[ "$held" -le $((SILENT_MS + 10000)) ] || clu_fail "the FLUSH waited $held ms"
+grep "node 3 is INCOMPATIBLE (no STATE" "${CLU_LOG[1]}" | tail -n 1 | sed 's/^/# /'
+cl_stop_bg "$silent_pid" 5 >/dev/null 2>&1
 
 sleep 3 # deferred clears leave (GROUP_AL_IDLE_MS)
 line=$(clu_drv 1 dump 1 8000 | grep '^state ') || clu_fail "state dump on node 1"

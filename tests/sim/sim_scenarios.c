@@ -725,6 +725,15 @@ static void xb_start(struct xbus *b, uint32_t id)
 	group_request(b->g[id], &req);
 }
 
+static void xb_tick(struct xbus *b, uint64_t now_ms)
+{
+	uint32_t i;
+
+	for (i = 1; i <= XB_NODES; i++)
+		if (b->g[i])
+			group_tick(b->g[i], now_ms);
+}
+
 static bool xb_agree(struct xbus *b, const uint32_t *ids, unsigned n, uint32_t want_excluded)
 {
 	struct group_status st0, st;
@@ -780,7 +789,8 @@ static size_t xb_commit(uint8_t *buf, size_t cap, uint32_t sender, uint16_t vers
  * ours, its later messages (even a well-formed COMMIT) are counted and never applied. Node 3
  * joins after the marking and learns it from the others' EXCLUDE (else its barrier would
  * wait forever); a member that already sent a valid STATE is never excluded by garbage under
- * its node id; when the foreign member leaves, nobody is excluded any more.
+ * its node id; when the foreign member leaves, nobody is excluded any more. When it joins
+ * again and stays silent, the members' EXCLUDE{SILENT} after GROUP_SILENT_MS marks it.
  */
 static void s900(void)
 {
@@ -863,6 +873,56 @@ static void s900(void)
 		xb_settle(&b);
 		CHECK(b.errors == 0 && b.replies == 4 && !xb_clean(&b, 1, 5));
 		CHECK(xb_agree(&b, m123, 3, 0));
+	}
+
+	/*
+	 * It joins again and sends nothing: the barrier waits; after GROUP_SILENT_MS on the
+	 * members' clocks their EXCLUDE{SILENT} is delivered and marks it everywhere.
+	 */
+	xb_set_members(&b, m123f, 4);
+	xb_confchg(&b, NULL, 0, &foreign, 1);
+	xb_settle(&b);
+	xb_tick(&b, GROUP_SILENT_MS - 1000);
+	xb_settle(&b);
+	group_get_status(b.g[2], &st);
+	CHECK(st.settling && st.n_excluded == 0);
+	xb_tick(&b, GROUP_SILENT_MS + 1000);
+	xb_settle(&b);
+	CHECK(xb_agree(&b, m123, 3, XB_FOREIGN));
+	/*
+	 * It leaves and joins again; this time its (valid, stateless) STATE is delivered just
+	 * before node 1's EXCLUDE{SILENT}: the order says it spoke, nobody marks it.
+	 */
+	xb_set_members(&b, m123, 3);
+	xb_confchg(&b, &foreign, 1, NULL, 0);
+	xb_settle(&b);
+	xb_set_members(&b, m123f, 4);
+	xb_confchg(&b, NULL, 0, &foreign, 1);
+	xb_settle(&b);
+	{
+		struct cmsg *sm = calloc(1, sizeof(*sm));
+
+		CHECK(sm != NULL);
+		if (sm) {
+			sm->version = 1;
+			sm->type = CMSG_STATE;
+			sm->nodeid = XB_FOREIGN;
+			sm->seq = 5;
+			sm->u.state.max_version = 1;
+			sm->u.state.quorate = true;
+			sm->u.state.n_members = 4;
+			memcpy(sm->u.state.members, m123f, sizeof(m123f));
+			len = 0;
+			CHECK(cmsg_encode(sm, NULL, buf, sizeof(buf), &len) == 0);
+			free(sm);
+			xb_inject(&b, XB_FOREIGN, buf, len);
+		}
+	}
+	group_tick(b.g[1], 3 * GROUP_SILENT_MS); /* queues EXCLUDE{SILENT, 9} after the STATE */
+	xb_settle(&b);
+	for (i = 1; i <= 3; i++) {
+		group_get_status(b.g[i], &st);
+		CHECK(st.synced && !st.settling && st.n_excluded == 0);
 	}
 	for (i = 1; i <= XB_NODES; i++)
 		group_destroy(b.g[i]);

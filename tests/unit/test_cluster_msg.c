@@ -367,6 +367,13 @@ static void test_exclude(void **state)
 	in.u.excl.n_excluded = 0;
 	len = enc(&in);
 	assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 1), CMSG_E_COUNT);
+	valid(CMSG_EXCLUDE);
+	in.u.excl.flags = CMSG_EXCLUDE_SILENT;
+	roundtrip(&in);
+	assert_int_equal(out.u.excl.flags, CMSG_EXCLUDE_SILENT);
+	in.u.excl.flags = 2;
+	len = enc(&in);
+	assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 1), CMSG_E_VALUE);
 }
 
 static void test_every_truncation(void **state)
