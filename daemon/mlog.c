@@ -87,6 +87,7 @@ struct mlog {
 	uint64_t saved_regions;
 	uint64_t saved_sync_count;
 	bool have_saved;
+	bool saved_disk_failed; /* the log device had failed when saved_clean was taken */
 	uint64_t requests;
 	uint64_t hot_requests;
 	bool reconnected;    /* created by a reconnect CTR: the kernel outlived a daemon */
@@ -687,6 +688,38 @@ static void forget_sync_state(struct mlog_table *t, const struct mlog *m)
 		disk_state_submit(t->env.state_writer, path, NULL, 0);
 }
 
+/*
+ * The first RESUME after the log device failed (this instance's, or a reloaded twin's): the
+ * marks committed while the device failed never reached it, so the device may call their
+ * regions clean. The mirror got -EIO for those FLUSHes, but a kernel without handle_errors
+ * wrote the regions anyway. A region is clean only when the device AND the replica kept at
+ * the suspend both say so: those regions resync after the repair.
+ */
+static void keep_failed_marks(struct mlog *m)
+{
+	struct mlog *o, *src = m->have_saved && m->saved_disk_failed ? m : NULL;
+	uint64_t i, kept = 0, n;
+
+	for (o = m->t->list; !src && o; o = o->next)
+		if (o != m && o->have_saved && o->saved_disk_failed && o->state == MLOG_SUSPENDED &&
+		    strcmp(o->uuid, m->uuid) == 0)
+			src = o;
+	if (!src || !m->image)
+		return; /* no image: every region is dirty anyway */
+	n = m->image_regions < src->saved_regions ? m->image_regions : src->saved_regions;
+	for (i = 0; i < n; i++) {
+		uint8_t bit = (uint8_t)(1u << (i % 8));
+
+		if ((m->image[i / 8] & bit) && !(src->saved_clean[i / 8] & bit)) {
+			m->image[i / 8] &= (uint8_t)~bit;
+			kept++;
+		}
+	}
+	qb_log(LOG_NOTICE,
+	       "log %s/%llx: the log device had failed: %llu regions marked since are kept dirty",
+	       m->uuid, (unsigned long long)m->luid, (unsigned long long)kept);
+}
+
 static void on_disk_read(void *ctx, const struct disk_read_result *res)
 {
 	struct mlog *m = ctx;
@@ -695,9 +728,20 @@ static void on_disk_read(void *ctx, const struct disk_read_result *res)
 	if (m->state != MLOG_READING)
 		return;
 	if (res->error) {
-		qb_log(LOG_WARNING,
-		       "log %s: log device %s unreadable (%s): starting a FRESH log, full resync",
+		/*
+		 * dm-log.c disk_resume: a failed read fails the log device ('D', a table event
+		 * for the operator) and the log starts as a new one, every region out of sync
+		 * (the bitmap is unknown). The resume itself succeeds; flushes work as long as
+		 * the device takes writes.
+		 */
+		qb_log(LOG_ERR,
+		       "log %s: log device %s unreadable (%s): starting a FRESH log, full resync; "
+		       "log device failed (D)",
 		       m->uuid, m->args.dev, strerror(-res->error));
+		record(m->t, MLOG_REC_DISK, m->uuid,
+		       "read of log device %s failed: %s: fresh log, full resync (D)", m->args.dev,
+		       strerror(-res->error));
+		m->disk_failed = true;
 	} else if (res->decode_error) {
 		qb_log(LOG_WARNING,
 		       "log %s: log device %s has no valid header (%s): starting a FRESH log, "
@@ -717,6 +761,7 @@ static void on_disk_read(void *ctx, const struct disk_read_result *res)
 		}
 	}
 	m->image_regions = m->image ? n : 0;
+	keep_failed_marks(m);
 	apply_persisted_sync(m);
 	set_state(m, MLOG_RESUMING, "disk read");
 	start_group(m);
@@ -1189,6 +1234,20 @@ static uint64_t conservative_sync_count(const struct mlog *m)
 	return m->args.sync == RLOG_SYNC_NONE ? m->args.region_count : 0;
 }
 
+/* 'D': this node's read failed at RESUME, or the group learned of a failed write (by a
+ * DISK_FAILED message, or from the snapshot a joining node received). */
+static bool mlog_disk_failed(const struct mlog *m)
+{
+	struct group_status st;
+
+	if (m->disk_failed)
+		return true;
+	if (!m->group)
+		return false;
+	group_get_status(m->group, &st);
+	return st.disk_failed;
+}
+
 static void do_status(struct mlog *m, const struct ulog_msg *msg)
 {
 	char buf[ULOG_CAP_STATUS];
@@ -1201,7 +1260,7 @@ static void do_status(struct mlog *m, const struct ulog_msg *msg)
 		/* "maj:min" when the device is a block device; else (test files) the arg. */
 		if (m->disk && disk_name(m->disk)[0] != '/')
 			majmin = disk_name(m->disk);
-		r = ctr_status_info(&m->args, majmin, m->disk_failed, buf, sizeof(buf));
+		r = ctr_status_info(&m->args, majmin, mlog_disk_failed(m), buf, sizeof(buf));
 	}
 	if (r)
 		queue_reply(m->t, msg, r, NULL, 0);
@@ -1448,6 +1507,7 @@ static void save_and_drop_group(struct mlog *m)
 		free(m->saved_clean);
 		m->saved_clean = malloc(bytes ? bytes : 1);
 		if (m->saved_clean && rlog_disk_bitmap_read(rl, 0, m->saved_clean, bytes) == 0) {
+			m->saved_disk_failed = m->disk_failed || st.disk_failed;
 			m->saved_regions = rlog_region_count(rl);
 			m->saved_sync_count = rlog_sync_count(rl);
 			m->have_saved = true;

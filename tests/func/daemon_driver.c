@@ -14,6 +14,9 @@
  *   in-sync:R=V | is-clean:R=V                            expect value V (0/1)
  *   sync-count=N | sync-count<N                           GET_SYNC_COUNT == N / < N
  *   esrch:in-sync:R | esrch:flush                         expect -ESRCH (unknown log)
+ *   eio:flush | eio:flush:R[,R...]                        expect -EIO (log device failed)
+ *   status=C                                              STATUS_INFO succeeds, ends in
+ *                                                         " C" (disk log health: A or D)
  * Prints one "ok"/"not ok" line per OP; exits 0 when all passed, 1 otherwise, 2 when it
  * refuses to run outside a network namespace.
  */
@@ -129,6 +132,21 @@ static int run_op(struct drv *d, const char *op)
 		regs[0] = strtoull(op + 14, NULL, 10);
 		r = call(d, SI_IN_SYNC, regs, 8, &rep);
 		result(d, r == -ESRCH, op, r, 0);
+	} else if (!strcmp(op, "eio:flush") || !strncmp(op, "eio:flush:", 10)) {
+		n = op[9] == ':' ? parse_regions(op + 10, regs, 32) : 0;
+		r = call(d, SI_FLUSH, regs, (uint32_t)(n * 8), &rep);
+		result(d, r == -EIO, op, r, 0);
+	} else if (!strncmp(op, "status=", 7)) {
+		size_t want_len = strlen(op + 7), got;
+
+		r = call(d, SI_STATUS_INFO, NULL, 0, &rep);
+		got = r == 0 ? strnlen((const char *)rep.data, rep.data_size) : 0;
+		if (r == 0)
+			printf("# status: %.*s\n", (int)got, (const char *)rep.data);
+		result(d,
+		       r == 0 && got > want_len && rep.data[got - want_len - 1] == ' ' &&
+			       !memcmp(rep.data + got - want_len, op + 7, want_len),
+		       op, r, got);
 	} else if (!strcmp(op, "esrch:flush")) {
 		r = call(d, SI_FLUSH, NULL, 0, &rep);
 		result(d, r == -ESRCH, op, r, 0);

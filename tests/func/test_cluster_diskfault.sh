@@ -1,0 +1,115 @@
+#!/bin/bash
+# Three real corosync nodes, cmlogd on each (with the LD_PRELOAD shim tests/func/faultdisk.so,
+# one control file per node), one clustered-disk log on a device file all nodes share, active
+# on every node. The disk writer's path to the device fails (write EIO, on that node only):
+# the kernel on EVERY node gets -EIO for the FLUSH whose marks could not be made durable and
+# for the later ones, STATUS_INFO says D everywhere, reads/marks/clears keep working, no daemon
+# exits; a node that suspends and resumes alone rejoins the failed log (D). After the repair, a cluster-wide suspend + resume (PRESUSPEND, POSTSUSPEND on all
+# nodes, then RESUME on all, as for a table reload): FLUSH works on every node, A everywhere,
+# and the regions marked while the device failed are out of sync on every node.
+set -u
+if [ -z "${top_srcdir:-}" ]; then
+	top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+fi
+top_builddir=${top_builddir:-$top_srcdir}
+# shellcheck source=tests/func/cluster_lib.sh
+. "$top_srcdir/tests/func/cluster_lib.sh"
+SHIM="$top_builddir/tests/func/faultdisk.so"
+DRIVER="$top_builddir/tests/func/daemon_driver"
+REAL_CMLOGD="$CMLOGD"
+N=3
+
+cl_require_root_or_skip
+[ -x "$REAL_CMLOGD" ] || cl_skip "cmlogd not built"
+[ -x "$DRIVER" ] || cl_skip "tests/func/daemon_driver not built"
+[ -f "$SHIM" ] || cl_skip "tests/func/faultdisk.so not built"
+cl_init "$N" 1000 || exit 99
+cl_on_cleanup 'clu_dump_logs'
+cl_start_all || clu_fail "corosync did not start"
+for i in $(seq 1 "$N"); do
+	cl_wait_membership "$i" "$N" || clu_fail "node $i does not see $N members"
+done
+
+DEV="$CL_TMP/logdev" # "shared storage": the same file for every node
+truncate -s 1M "$DEV" || clu_fail "cannot create $DEV"
+for i in $(seq 1 "$N"); do
+	d=$(cl_node_dir "$i")
+	echo ok >"$d/faultctl"
+	cat >"$d/cmlogd-faulty" <<EOF
+#!/bin/sh
+LD_PRELOAD='$SHIM'
+CMLOG_FAULT_PATH='$DEV'
+CMLOG_FAULT_CTL='$d/faultctl'
+export LD_PRELOAD CMLOG_FAULT_PATH CMLOG_FAULT_CTL
+exec '$REAL_CMLOGD' "\$@"
+EOF
+	chmod +x "$d/cmlogd-faulty"
+	CMLOGD="$d/cmlogd-faulty"
+	clu_start_daemon "$i"
+done
+
+U="cluster-diskfault-$CL_RUN_ID"
+drv() {
+	local i=$1
+	shift
+	cl_exec "$i" timeout 120 "$DRIVER" --uuid "$U" --timeout-ms 20000 "$@"
+}
+alive() {
+	local i
+	for i in $(seq 1 "$N"); do
+		kill -0 "${CLU_PID[i]}" 2>/dev/null || clu_fail "cmlogd on node $i exited ($*)"
+	done
+}
+
+# An all-clean device (a nosync activation on node 1), then the log on every node.
+drv 1 --luid 0x6000 "ctr:1024 clustered-disk $DEV 8 nosync" resume presuspend postsuspend \
+	dtr || clu_fail "clean device"
+# node 2 resumes first: it is the master and the disk writer (the writer is sticky)
+for i in 2 3 1; do
+	drv "$i" --luid 0x6001 "ctr:1024 clustered-disk $DEV 8" resume sync-count=128 ||
+		clu_fail "activation on node $i"
+done
+for i in $(seq 1 "$N"); do
+	drv "$i" --luid 0x6001 flush:"$i" status=A || clu_fail "healthy FLUSH on node $i"
+done
+W=$(grep -ho "log $U: disk writer is node [0-9]*" "${CLU_LOG[2]}" | tail -n 1 | awk '{print $7}')
+[ "$W" = 2 ] || clu_fail "node 2's log does not name node 2 the disk writer (${W:-none})"
+echo "ok - log active on $N nodes, healthy FLUSHes, the disk writer is node $W"
+
+echo eio-write >"$(cl_node_dir "$W")/faultctl"
+for i in $(seq 1 "$N"); do
+	drv "$i" --luid 0x6001 eio:flush:$((10 + i)) status=D in-sync:$((10 + i))=1 \
+		is-clean:50=1 sync-count=128 mark:$((20 + i)) clear:"$i" eio:flush status=D ||
+		clu_fail "node $i while the writer's device fails"
+done
+alive "device failed"
+grep -q "faultdisk: .*EIO" "${CLU_LOG[W]}" || clu_fail "no fault injected on node $W"
+echo "ok - writer's device fails: -EIO for FLUSHes on every node, D everywhere, reads work"
+
+# a node that suspends and resumes alone joins the failed log: D from the state transfer
+J=$((W % N + 1))
+drv "$J" --luid 0x6001 presuspend postsuspend resume status=D eio:flush:40 in-sync:40=1 ||
+	clu_fail "node $J rejoining the failed log"
+echo "ok - node $J resumed alone into the failed log: D, FLUSH -EIO"
+
+echo ok >"$(cl_node_dir "$W")/faultctl"
+for i in $(seq 1 "$N"); do
+	drv "$i" --luid 0x6001 status=D presuspend postsuspend || clu_fail "suspend on node $i"
+done
+for i in $(seq 1 "$N"); do
+	drv "$i" --luid 0x6001 resume || clu_fail "resume on node $i"
+done
+# regions 1-3 (marked, durable), 11-13, 21-23 and 40 (marked while the device failed) are dirty
+for i in $(seq 1 "$N"); do
+	drv "$i" --luid 0x6001 status=A flush:$((30 + i)) status=A in-sync:$((10 + i))=0 \
+		in-sync:$((20 + i))=0 in-sync:"$i"=0 in-sync:40=0 in-sync:50=1 sync-count=118 ||
+		clu_fail "node $i after the repair and suspend + resume"
+done
+alive "recovered"
+echo "ok - after the repair, suspend + resume on every node: FLUSH works, A everywhere," \
+	"regions marked during the failure resync"
+for i in $(seq 1 "$N"); do
+	drv "$i" --luid 0x6001 presuspend postsuspend dtr || clu_fail "remove on node $i"
+done
+for i in $(seq 1 "$N"); do clu_kill_daemon "$i" TERM; done
+echo "PASS: cluster log device fault"
