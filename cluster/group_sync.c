@@ -11,7 +11,11 @@
  *     replica equals the sender's (rule 9);
  *   - no stateful merge: members outside the chosen group drop their state and receive;
  *   - only states of quorate members may win, and the highest epoch wins first, so a stale
- *     side of a healed partition can never overwrite the side that served.
+ *     side of a healed partition can never overwrite the side that served;
+ *   - a member is marked incompatible only at a delivery (its foreign message, or an EXCLUDE)
+ *     and only by rules that read the delivered bytes and the state every member shares at
+ *     that point (member list, who sent a valid STATE since the confchg): a local timer only
+ *     proposes (EXCLUDE{SILENT}), so every member excludes the same node at the same point.
  */
 #include <errno.h>
 #include <stdlib.h>
