@@ -120,7 +120,7 @@ struct group {
 	uint32_t excl[GROUP_MAX_MEMBERS]; /* members marked incompatible, sorted (group.h) */
 	uint32_t n_excl;
 	bool spoke[GROUP_MAX_MEMBERS]; /* by member index: a valid STATE since the last confchg */
-	uint64_t round_ms;	       /* tick time the current round opened */
+	uint64_t round_ms;	       /* first tick in the current round (0: none yet) */
 	bool silent_sent;	       /* EXCLUDE{SILENT} sent in this round */
 	bool receiving;
 	uint32_t snap_sender, snap_round, snap_next;

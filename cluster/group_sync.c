@@ -224,9 +224,15 @@ void sync_tick(struct group *g)
 	struct cmsg m;
 	uint32_t i, me = member_index(g, g->me);
 
+	if (!g->in_barrier || g->silent_sent)
+		return;
+	if (!g->round_ms) {
+		g->round_ms = g->now_ms ? g->now_ms : 1;
+		return;
+	}
 	/* only a member whose own STATE is in proposes: its clock ran in this round */
-	if (!g->in_barrier || g->silent_sent || me == UINT32_MAX || !g->spoke[me] ||
-	    is_excluded(g, g->me) || g->now_ms - g->round_ms < GROUP_SILENT_MS)
+	if (me == UINT32_MAX || !g->spoke[me] || is_excluded(g, g->me) ||
+	    g->now_ms - g->round_ms < GROUP_SILENT_MS)
 		return;
 	memset(&m.u.excl, 0, sizeof(m.u.excl));
 	m.type = CMSG_EXCLUDE;
@@ -379,7 +385,7 @@ static void open_round(struct group *g, uint32_t trigger)
 	stop_sending(g);
 	drop_ctrl_type(g, CMSG_SNAP);
 	g->in_barrier = true;
-	g->round_ms = g->now_ms;
+	g->round_ms = 0; /* the silence clock starts at the next tick (now_ms may be stale or 0) */
 	g->silent_sent = false;
 	memset(g->ms, 0, sizeof(g->ms));
 	for (i = 0; i < g->n_members; i++) {

@@ -652,6 +652,23 @@ static void xb_inject(struct xbus *b, uint32_t sender, const void *buf, size_t l
 	b->q[b->qn++] = m;
 }
 
+/* Deliver the first message on the bus to every group. */
+static void xb_deliver_one(struct xbus *b)
+{
+	struct xb_msg m;
+	unsigned i;
+
+	if (!b->qn)
+		return;
+	m = b->q[0];
+	memmove(b->q, b->q + 1, (b->qn - 1) * sizeof(b->q[0]));
+	b->qn--;
+	for (i = 1; i <= XB_NODES; i++)
+		if (b->g[i])
+			group_deliver(b->g[i], m.sender, m.buf, m.len);
+	free(m.buf);
+}
+
 /* Deliver everything (pumping every group, completing writes) until the bus is quiet. */
 static void xb_settle(struct xbus *b)
 {
@@ -672,16 +689,7 @@ static void xb_settle(struct xbus *b)
 		}
 		if (!b->qn)
 			return;
-		{
-			struct xb_msg m = b->q[0];
-
-			memmove(b->q, b->q + 1, (b->qn - 1) * sizeof(b->q[0]));
-			b->qn--;
-			for (i = 1; i <= XB_NODES; i++)
-				if (b->g[i])
-					group_deliver(b->g[i], m.sender, m.buf, m.len);
-			free(m.buf);
-		}
+		xb_deliver_one(b);
 	}
 	CHECK(!"the bus never went quiet");
 }
@@ -843,10 +851,17 @@ static void s900(void)
 		CHECK(xb_clean(&b, i, 9));
 	}
 
-	/* node 3 joins after the marking: the others' EXCLUDE tells it */
+	/*
+	 * node 3 joins after the marking: the others' EXCLUDE tells it. Its group never ticked
+	 * (clock 0) when the round opened; its first tick, late, after its own STATE is in, must
+	 * not count as 30 s of silence of the others.
+	 */
 	xb_start(&b, 3);
 	xb_set_members(&b, m123f, 4);
 	xb_confchg(&b, NULL, 0, &three, 1);
+	group_pump(b.g[3]);
+	xb_deliver_one(&b); /* node 3's STATE */
+	group_tick(b.g[3], 10 * GROUP_SILENT_MS);
 	xb_settle(&b);
 	CHECK(xb_agree(&b, m123, 3, XB_FOREIGN));
 
@@ -882,6 +897,7 @@ static void s900(void)
 	xb_set_members(&b, m123f, 4);
 	xb_confchg(&b, NULL, 0, &foreign, 1);
 	xb_settle(&b);
+	xb_tick(&b, 1000); /* the silence clock starts at the first tick of the round */
 	xb_tick(&b, GROUP_SILENT_MS - 1000);
 	xb_settle(&b);
 	group_get_status(b.g[2], &st);
@@ -899,6 +915,7 @@ static void s900(void)
 	xb_set_members(&b, m123f, 4);
 	xb_confchg(&b, NULL, 0, &foreign, 1);
 	xb_settle(&b);
+	group_tick(b.g[1], 2 * GROUP_SILENT_MS); /* node 1's silence clock starts */
 	{
 		struct cmsg *sm = calloc(1, sizeof(*sm));
 
@@ -918,7 +935,7 @@ static void s900(void)
 			xb_inject(&b, XB_FOREIGN, buf, len);
 		}
 	}
-	group_tick(b.g[1], 3 * GROUP_SILENT_MS); /* queues EXCLUDE{SILENT, 9} after the STATE */
+	group_tick(b.g[1], 4 * GROUP_SILENT_MS); /* queues EXCLUDE{SILENT, 9} after the STATE */
 	xb_settle(&b);
 	for (i = 1; i <= 3; i++) {
 		group_get_status(b.g[i], &st);
