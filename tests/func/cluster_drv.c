@@ -39,7 +39,8 @@
  *                             may be answered twice except the deliberate same-seq duplicates,
  *                             and every answer must be right for its request (MARK/FLUSH 0,
  *                             IN_SYNC 0|1, GET_SYNC_COUNT the log's count); --timeout-ms bounds
- *                             the whole burst. Prints resends, answers, duplicates
+ *                             the whole burst. --stop-pid P: SIGSTOP P (cmlogd) while the
+ *                             burst is sent, SIGCONT after. Prints resends, answers, duplicates
  * Exit 0 when every answer was what the kernel expects, 1 otherwise, 2 when it refuses to run
  * outside a network namespace (standin_lib.h SAFETY).
  *
@@ -49,6 +50,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,7 @@ struct drv {
 	const char *reconnect;	      /* load: the CTR string of the kernel's reconnect, or NULL */
 	int resend_ms;		      /* load with --reconnect: resend after this long */
 	uint64_t resends, reconnects; /* load with --reconnect */
+	int stop_pid;		      /* burst: SIGSTOP this process while sending */
 };
 
 static uint64_t now_ms(void)
@@ -704,10 +707,17 @@ static int cmd_burst(struct drv *d, uint32_t n, int resend_ms)
 		q[i].region = i / 4;
 	}
 	start = now_ms();
+	/* a stopped cmlogd cannot drain its socket: the overflow does not depend on timing */
+	if (d->stop_pid > 0 && kill(d->stop_pid, SIGSTOP)) {
+		fail("SIGSTOP", -errno);
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		r = burst_send(d, q, i, sent, &n_sent, cap);
 		if (r) {
 			fail("send", r);
+			if (d->stop_pid > 0)
+				kill(d->stop_pid, SIGCONT);
 			goto out;
 		}
 		/* keep our own receive queue short; cmlogd's is what overflows */
@@ -716,6 +726,10 @@ static int cmd_burst(struct drv *d, uint32_t n, int resend_ms)
 			if (!burst_answer(q, sent, n_sent, &rep, sync_count, &dups))
 				goto out;
 		}
+	}
+	if (d->stop_pid > 0 && kill(d->stop_pid, SIGCONT)) {
+		fail("SIGCONT", -errno);
+		goto out;
 	}
 	printf("# burst: %u requests sent in %" PRIu64 " ms\n", n, now_ms() - start);
 	for (;;) {
@@ -798,7 +812,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: cluster_drv --uuid U --luid L [--timeout-ms N] [--stop-file F]\n"
-		"                   [--reconnect CTR [--resend-ms N]] CMD [ARGS]\n"
+		"                   [--reconnect CTR [--resend-ms N]] [--stop-pid P] CMD [ARGS]\n"
 		"  activate CTR | load SECONDS REGIONS WRITERS | dump N [FIRST] |\n"
 		"  resync SECONDS COUNT | held-flush REGION | mark R[,R|A-B...] | sync-count |\n"
 		"  burst N RESEND_MS\n");
@@ -827,6 +841,8 @@ int main(int argc, char **argv)
 			d.reconnect = argv[i + 1];
 		else if (!strcmp(argv[i], "--resend-ms"))
 			d.resend_ms = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--stop-pid"))
+			d.stop_pid = atoi(argv[i + 1]);
 		else
 			break;
 	}
