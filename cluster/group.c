@@ -143,7 +143,8 @@ static bool settled(const struct group *g)
 static void hdr(struct group *g, struct cmsg *m, uint16_t type)
 {
 	/* STATE must be understood by every member, whatever it supports: the lowest version */
-	m->version = (uint16_t)(type == CMSG_STATE ? GROUP_PROTO_VERSION_MIN : g->version);
+	m->version = (uint16_t)(type == CMSG_STATE || type == CMSG_EXCLUDE ? GROUP_PROTO_VERSION_MIN
+									   : g->version);
 	m->type = type;
 	m->nodeid = g->me;
 	m->seq = ++g->seq;
@@ -725,6 +726,11 @@ void group_deliver(struct group *g, uint32_t sender, const void *buf, size_t len
 
 	if (!g->transport_up || !group_is_member(g, g->me))
 		return;
+	/* an incompatible member's messages, or the one that makes it one (group_sync.c) */
+	if (sync_filter(g, sender, buf, len)) {
+		answer_ready(g);
+		return;
+	}
 	err = cmsg_decode(&g->rx, buf, len, sender, GROUP_PROTO_VERSION_MIN,
 			  (uint16_t)g->max_version);
 	if (err != CMSG_OK) {
@@ -734,6 +740,9 @@ void group_deliver(struct group *g, uint32_t sender, const void *buf, size_t len
 	switch (g->rx.type) {
 	case CMSG_STATE:
 		sync_on_state(g, sender, &g->rx);
+		break;
+	case CMSG_EXCLUDE:
+		sync_on_exclude(g, sender, &g->rx);
 		break;
 	case CMSG_SNAP:
 		sync_on_snap(g, sender, &g->rx);
@@ -1053,6 +1062,7 @@ void group_tick(struct group *g, uint64_t now_ms)
 	g->now_ms = now_ms;
 	if (g->pend_clears.n && !g->commit_queued && now_ms - g->last_write_ms >= GROUP_AL_IDLE_MS)
 		g->commit_queued = true;
+	sync_tick(g);
 	group_pump(g);
 }
 
@@ -1147,6 +1157,8 @@ void group_get_status(const struct group *g, struct group_status *st)
 			       g->postsuspend_tokens.n;
 	st->bad_messages = g->bad_messages;
 	st->commits_sent = g->commits_sent;
+	st->n_excluded = g->n_excl;
+	memcpy(st->excluded, g->excl, g->n_excl * sizeof(g->excl[0]));
 }
 
 void group_set_max_version(struct group *g, uint32_t v)

@@ -143,6 +143,29 @@
  * Validation. Every message starts with {magic, version, type, sender nodeid, seq}; a sender
  * nodeid that differs from the CPG-delivered one, an unknown version or type, or a length that
  * does not match is rejected (counted, reported through ops->event) and never applied.
+ *
+ * Incompatible members. The barrier waits for a STATE from every member, so a CPG member that
+ * is no cmlogd of a protocol we speak would stall the log everywhere. A member that has not
+ * sent a valid STATE since the last confchg is marked incompatible at the delivery of a
+ * message that no cmlogd of any version sends: shorter than the header, foreign magic, a
+ * header nodeid other than the delivering one, a version below GROUP_PROTO_VERSION_MIN, a
+ * STATE or EXCLUDE in a version above our max_version (those always travel in MIN), or a
+ * STATE that does not decode. The rules read only the delivered bytes, so every member marks
+ * the same node at the same point of the order (no timer). A marked member counts in the
+ * barrier as a present, quorate, stateless member that lowers no version: it never wins,
+ * never receives the state, is never the master or the writer; every later message of it is
+ * counted and dropped; if it was marked outside a round, a round opens there (it may have been
+ * the writer). It stays marked until it leaves (confchg). Members that join later learn the
+ * set from EXCLUDE{members, excluded}, which every member with a non-empty set sends before
+ * its STATE at each confchg and which marks the same way on delivery. Reported loudly
+ * (GROUP_EV_INCOMPATIBLE with node, header version and reason; group_status.excluded). A
+ * member that sends nothing at all: a member whose barrier has waited GROUP_SILENT_MS (its
+ * own clock) on members without a STATE multicasts EXCLUDE{SILENT, those members}; the
+ * decision is taken at its delivery, and only for members that still sent no valid STATE
+ * since the confchg, so a timer only proposes and the order decides. A cmlogd stuck that long
+ * excludes itself too (it holds its requests until it leaves and rejoins: restart it).
+ * Exclusion is by node id (cpg.c merges a node's pids), which is why a member that already
+ * spoke in this membership is never marked (garbage under its id is only dropped).
  */
 #ifndef CMLOG_CLUSTER_GROUP_H
 #define CMLOG_CLUSTER_GROUP_H
@@ -162,8 +185,21 @@
 #define GROUP_AL_MAX 1024u
 /** Deferred clears leave after this long without a write. */
 #define GROUP_AL_IDLE_MS 2000u
+/** A barrier waiting this long on members that sent no STATE excludes them (ordered). */
+#define GROUP_SILENT_MS 30000u
 /** Most members a group tracks (CPG_MEMBERS_MAX). */
 #define GROUP_MAX_MEMBERS 128u
+
+/** Why a member was marked incompatible (GROUP_EV_INCOMPATIBLE). */
+enum group_incompat_reason {
+	GROUP_INCOMPAT_SHORT = 1,   /**< a message shorter than the header */
+	GROUP_INCOMPAT_MAGIC = 2,   /**< not our magic: not a cmlog protocol at all */
+	GROUP_INCOMPAT_VERSION = 3, /**< a version outside MIN..MAX of this build */
+	GROUP_INCOMPAT_SENDER = 4,  /**< the header names another node than the transport */
+	GROUP_INCOMPAT_PEER = 5,    /**< another member's EXCLUDE named it */
+	GROUP_INCOMPAT_STATE = 6,   /**< a STATE that does not decode */
+	GROUP_INCOMPAT_SILENT = 7,  /**< no STATE for GROUP_SILENT_MS in a barrier */
+};
 
 enum group_log_type {
 	GROUP_LOG_CORE = 0, /**< clustered-core: committed = delivered */
@@ -203,14 +239,20 @@ struct group_reply {
 };
 
 enum group_event {
-	GROUP_EV_SYNCED,       /**< this member now holds the state */
-	GROUP_EV_MASTER,       /**< this member did a master resume */
-	GROUP_EV_WRITER,       /**< writer changed (arg = nodeid) */
-	GROUP_EV_BAD_MESSAGE,  /**< a message was rejected (arg = sender) */
-	GROUP_EV_DISK_FAILED,  /**< the log device failed ('D') */
-	GROUP_EV_NODE_LEFT,    /**< arg = nodeid */
-	GROUP_EV_NODE_JOINED,  /**< arg = nodeid */
-	GROUP_EV_STATE_DROPPED /**< lost a merge: rejoining clean */
+	GROUP_EV_SYNCED,	/**< this member now holds the state */
+	GROUP_EV_MASTER,	/**< this member did a master resume */
+	GROUP_EV_WRITER,	/**< writer changed (arg = nodeid) */
+	GROUP_EV_BAD_MESSAGE,	/**< a message was rejected (arg = sender) */
+	GROUP_EV_DISK_FAILED,	/**< the log device failed ('D') */
+	GROUP_EV_NODE_LEFT,	/**< arg = nodeid */
+	GROUP_EV_NODE_JOINED,	/**< arg = nodeid */
+	GROUP_EV_STATE_DROPPED, /**< lost a merge: rejoining clean */
+	/**
+	 * A member was marked incompatible (see "Incompatible members"): arg = nodeid (bits
+	 * 0-31) | header version (bits 32-47, 0xffff when it sent no full header) |
+	 * GROUP_INCOMPAT_* reason (bits 48-55)
+	 */
+	GROUP_EV_INCOMPATIBLE
 };
 
 struct group_ops {
@@ -301,7 +343,9 @@ struct group_status {
 	uint64_t pending_requests;
 	uint64_t bad_messages;
 	uint64_t commits_sent;
-	uint64_t epoch; /**< barriers decided by a quorate group (merge precedence) */
+	uint64_t epoch;	     /**< barriers decided by a quorate group (merge precedence) */
+	uint32_t n_excluded; /**< members marked incompatible */
+	uint32_t excluded[GROUP_MAX_MEMBERS]; /**< their node ids, ascending */
 };
 void group_get_status(const struct group *g, struct group_status *st);
 /** Test hook: the highest protocol version this member advertises (default MAX). */

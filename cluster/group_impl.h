@@ -132,6 +132,11 @@ struct group {
 	struct member_state ms[GROUP_MAX_MEMBERS];
 	bool at_cc_synced;
 	uint64_t at_cc_gen, at_cc_digest, at_cc_epoch;
+	uint32_t excl[GROUP_MAX_MEMBERS]; /* members marked incompatible, sorted (group.h) */
+	uint32_t n_excl;
+	bool spoke[GROUP_MAX_MEMBERS]; /* by member index: a valid STATE since the last confchg */
+	uint64_t round_ms;	       /* first tick in the current round (0: none yet) */
+	bool silent_sent;	       /* EXCLUDE{SILENT} sent in this round */
 	bool receiving;
 	uint32_t snap_sender, snap_round, snap_next;
 	struct rlog_snap_dec *dec;
@@ -182,5 +187,10 @@ bool sync_maybe_queue(struct group *g, uint32_t sender, const void *buf, size_t 
 void sync_pump(struct group *g);
 void sync_reset(struct group *g);
 void sync_send_state(struct group *g);
+/** True when the delivery was consumed: from an excluded member, or one that excludes it. */
+bool sync_filter(struct group *g, uint32_t sender, const void *buf, size_t len);
+void sync_on_exclude(struct group *g, uint32_t sender, const struct cmsg *m);
+/** Time passed: propose excluding members a barrier waited on for GROUP_SILENT_MS. */
+void sync_tick(struct group *g);
 
 #endif /* CMLOG_CLUSTER_GROUP_IMPL_H */

@@ -15,6 +15,10 @@
  *   - a master resume keeps what the members' live kernels have in flight: the marks and the
  *     recovery each member carried in its MARKS before its STATE are applied to the resumed
  *     replica before it is frozen for the snapshot (group.h "Fencing").
+ *   - a member is marked incompatible only at a delivery (its foreign message, or an EXCLUDE)
+ *     and only by rules that read the delivered bytes and the state every member shares at
+ *     that point (member list, who sent a valid STATE since the confchg): a local timer only
+ *     proposes (EXCLUDE{SILENT}), so every member excludes the same node at the same point.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -22,6 +26,7 @@
 #include <string.h>
 
 #include "cluster/group_impl.h"
+#include "wire.h"
 
 static void event(struct group *g, enum group_event ev, uint64_t arg)
 {
@@ -43,6 +48,209 @@ static uint32_t fnv1a(const char *s)
 
 static void drop_state(struct group *g);
 static void open_round(struct group *g, uint32_t trigger);
+static void decide(struct group *g);
+static void drop_ctrl_type(struct group *g, uint16_t type);
+static void stop_sending(struct group *g);
+static void stop_receiving(struct group *g);
+
+/* ---- incompatible members (group.h "Incompatible members") ------------------------------ */
+
+static bool is_excluded(const struct group *g, uint32_t node)
+{
+	uint32_t i;
+
+	for (i = 0; i < g->n_excl; i++)
+		if (g->excl[i] == node)
+			return true;
+	return false;
+}
+
+static uint32_t member_index(const struct group *g, uint32_t node)
+{
+	uint32_t i;
+
+	for (i = 0; i < g->n_members; i++)
+		if (g->members[i] == node)
+			return i;
+	return UINT32_MAX;
+}
+
+/*
+ * An excluded member counts as a present, quorate, stateless member that limits nothing: the
+ * barrier does not wait for it, it never wins, never writes, never lowers the version.
+ */
+static void neutral_state(struct group *g, uint32_t i)
+{
+	memset(&g->ms[i].st, 0, sizeof(g->ms[i].st));
+	g->ms[i].have = true;
+	g->ms[i].seq = 0;
+	g->ms[i].st.quorate = true;
+	g->ms[i].st.max_version = UINT32_MAX;
+}
+
+static bool barrier_complete(const struct group *g)
+{
+	uint32_t i;
+
+	for (i = 0; i < g->n_members; i++)
+		if (!g->ms[i].have)
+			return false;
+	return true;
+}
+
+/* Tell members that joined after the marking message whom we excluded (before our STATE). */
+static void send_exclude(struct group *g)
+{
+	struct cmsg m;
+
+	drop_ctrl_type(g, CMSG_EXCLUDE);
+	if (!g->n_excl)
+		return;
+	memset(&m.u.excl, 0, sizeof(m.u.excl));
+	m.type = CMSG_EXCLUDE;
+	m.u.excl.flags = 0;
+	m.u.excl.n_members = g->n_members;
+	memcpy(m.u.excl.members, g->members, g->n_members * sizeof(uint32_t));
+	m.u.excl.n_excluded = g->n_excl;
+	memcpy(m.u.excl.excluded, g->excl, g->n_excl * sizeof(uint32_t));
+	group_queue_ctrl(g, &m);
+}
+
+/*
+ * Mark @node incompatible at this point of the order. Every member delivers the same message
+ * here and judges it with the same rules, so every member marks the same node at the same
+ * point; no timer is involved.
+ */
+static void mark_incompatible(struct group *g, uint32_t node, uint32_t version, uint32_t reason)
+{
+	uint32_t idx = member_index(g, node), i;
+
+	if (idx == UINT32_MAX || is_excluded(g, node))
+		return;
+	for (i = g->n_excl; i > 0 && g->excl[i - 1] > node; i--)
+		g->excl[i] = g->excl[i - 1];
+	g->excl[i] = node;
+	g->n_excl++;
+	event(g, GROUP_EV_INCOMPATIBLE,
+	      node | (uint64_t)(version & 0xffffu) << 32 | (uint64_t)(reason & 0xffu) << 48);
+	if (node == g->me) {
+		/* the others no longer count us: hold everything until we leave the group */
+		stop_sending(g);
+		stop_receiving(g);
+		drop_state(g);
+		g->in_barrier = false;
+		drop_ctrl_type(g, CMSG_STATE);
+		drop_ctrl_type(g, CMSG_SNAP);
+		drop_ctrl_type(g, CMSG_EXCLUDE);
+		return;
+	}
+	if (is_excluded(g, g->me))
+		return;
+	if (!g->in_barrier) {
+		/* it may have been in the synced set or the writer: decide again without it */
+		open_round(g, 0);
+		return;
+	}
+	neutral_state(g, idx);
+	if (barrier_complete(g))
+		decide(g);
+}
+
+bool sync_filter(struct group *g, uint32_t sender, const void *buf, size_t len)
+{
+	struct wire_rd r;
+	uint32_t magic = 0, nodeid = 0, reason = 0, idx;
+	uint16_t version = 0xffff, type = 0;
+
+	if (is_excluded(g, sender)) {
+		g->bad_messages++;
+		event(g, GROUP_EV_BAD_MESSAGE, sender);
+		return true;
+	}
+	if (len < CMSG_HDR_SIZE) {
+		reason = GROUP_INCOMPAT_SHORT;
+	} else {
+		wire_rd_init(&r, buf, len);
+		wire_get_le32(&r, &magic);
+		wire_get_le16(&r, &version);
+		wire_get_le16(&r, &type);
+		wire_get_le32(&r, &nodeid);
+		if (magic != CMSG_MAGIC)
+			reason = GROUP_INCOMPAT_MAGIC;
+		else if (nodeid != sender)
+			reason = GROUP_INCOMPAT_SENDER;
+		else if (version < GROUP_PROTO_VERSION_MIN ||
+			 ((type == CMSG_STATE || type == CMSG_EXCLUDE) && version > g->max_version))
+			reason = GROUP_INCOMPAT_VERSION;
+		else if (type == CMSG_STATE &&
+			 cmsg_decode(&g->rx, buf, len, sender, GROUP_PROTO_VERSION_MIN,
+				     (uint16_t)g->max_version) != CMSG_OK)
+			reason = GROUP_INCOMPAT_STATE;
+	}
+	if (!reason)
+		return false;
+	g->bad_messages++;
+	event(g, GROUP_EV_BAD_MESSAGE, sender);
+	/*
+	 * A member that sent a valid STATE since the last confchg is a cmlogd of ours: what else
+	 * arrives under its node id (another process of that node, cpg.c merges them) is
+	 * dropped, and the member stays.
+	 */
+	idx = member_index(g, sender);
+	if (idx != UINT32_MAX && !g->spoke[idx])
+		mark_incompatible(g, sender, version, reason);
+	return true;
+}
+
+void sync_on_exclude(struct group *g, uint32_t sender, const struct cmsg *m)
+{
+	const struct cmsg_exclude *x = &m->u.excl;
+	uint32_t i, idx;
+	bool silent = x->flags & CMSG_EXCLUDE_SILENT;
+
+	/* only for the membership it was sent in (the list of the confchg it answers) */
+	if (x->n_members != g->n_members ||
+	    memcmp(x->members, g->members, g->n_members * sizeof(uint32_t)))
+		return;
+	(void)sender;
+	for (i = 0; i < x->n_excluded; i++) {
+		idx = member_index(g, x->excluded[i]);
+		/* silent: a STATE delivered before this point wins over the sender's timer */
+		if (silent && idx != UINT32_MAX && g->spoke[idx])
+			continue;
+		mark_incompatible(g, x->excluded[i], 0xffff,
+				  silent ? GROUP_INCOMPAT_SILENT : GROUP_INCOMPAT_PEER);
+	}
+}
+
+void sync_tick(struct group *g)
+{
+	struct cmsg m;
+	uint32_t i, me = member_index(g, g->me);
+
+	if (!g->in_barrier || g->silent_sent)
+		return;
+	if (!g->round_ms) {
+		g->round_ms = g->now_ms ? g->now_ms : 1;
+		return;
+	}
+	/* only a member whose own STATE is in proposes: its clock ran in this round */
+	if (me == UINT32_MAX || !g->spoke[me] || is_excluded(g, g->me) ||
+	    g->now_ms - g->round_ms < GROUP_SILENT_MS)
+		return;
+	memset(&m.u.excl, 0, sizeof(m.u.excl));
+	m.type = CMSG_EXCLUDE;
+	m.u.excl.flags = CMSG_EXCLUDE_SILENT;
+	m.u.excl.n_members = g->n_members;
+	memcpy(m.u.excl.members, g->members, g->n_members * sizeof(uint32_t));
+	for (i = 0; i < g->n_members; i++)
+		if (!g->ms[i].have)
+			m.u.excl.excluded[m.u.excl.n_excluded++] = g->members[i];
+	if (!m.u.excl.n_excluded)
+		return;
+	g->silent_sent = true;
+	group_queue_ctrl(g, &m);
+}
 
 static void stop_sending(struct group *g)
 {
@@ -341,6 +549,14 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 	for (i = 0; i < n; i++)
 		if (!i || sorted[i] != sorted[i - 1])
 			g->members[g->n_members++] = sorted[i];
+	/* an incompatible member stays excluded until it leaves */
+	for (i = 0, n = 0; i < g->n_excl; i++)
+		if (group_is_member(g, g->excl[i]))
+			g->excl[n++] = g->excl[i];
+	g->n_excl = (uint32_t)n;
+	memset(g->spoke, 0, sizeof(g->spoke));
+	if (is_excluded(g, g->me))
+		return;
 	if (!group_is_member(g, g->me)) {
 		/* evicted (or a confchg without us): hold everything until we are back */
 		drop_state(g);
@@ -353,7 +569,8 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 	}
 	marks_prune(g);
 
-	/* 2. announce our state as of this confchg */
+	/* 2. announce our state as of this confchg (joiners first learn whom we excluded) */
+	send_exclude(g);
 	open_round(g, 0);
 }
 
@@ -370,9 +587,14 @@ static void open_round(struct group *g, uint32_t trigger)
 	stop_sending(g);
 	drop_ctrl_type(g, CMSG_SNAP);
 	g->in_barrier = true;
+	g->round_ms = 0; /* the silence clock starts at the next tick (now_ms may be stale or 0) */
+	g->silent_sent = false;
 	memset(g->ms, 0, sizeof(g->ms));
-	for (i = 0; i < g->n_members; i++)
+	for (i = 0; i < g->n_members; i++) {
 		g->ms[i].nodeid = g->members[i];
+		if (is_excluded(g, g->members[i]))
+			neutral_state(g, i);
+	}
 	g->at_cc_synced = g->synced && !g->stale;
 	g->at_cc_gen = g->synced ? g->gen : 0;
 	g->at_cc_digest = g->synced ? rlog_digest(g->rl) : 0;
@@ -540,7 +762,11 @@ static void decide(struct group *g)
 
 	if (best == UINT32_MAX) {
 		/* nobody has state: the lowest member does a master resume and sends it */
-		uint32_t master = g->members[0];
+		uint32_t mi = 0, master;
+
+		while (mi + 1 < n && is_excluded(g, g->members[mi]))
+			mi++;
+		master = g->members[mi];
 
 		/* a stale replica is replaced everywhere, the master's included */
 		bool was_synced = g->synced;
@@ -561,10 +787,10 @@ static void decide(struct group *g)
 				g->writer = g->me;
 				group_became_writer(g);
 			}
-			if (n > 1)
-				start_sending(g, g->ms[0].seq);
+			if (n > 1 + g->n_excl)
+				start_sending(g, g->ms[mi].seq);
 		} else {
-			start_receiving(g, master, g->ms[0].seq);
+			start_receiving(g, master, g->ms[mi].seq);
 		}
 		return;
 	}
@@ -573,8 +799,8 @@ static void decide(struct group *g)
 		if (eligible(&g->ms[i]) && same_key(&g->ms[i], &g->ms[best])) {
 			if (g->members[i] == g->me)
 				in_set = true;
-		} else {
-			others = true;
+		} else if (!is_excluded(g, g->members[i])) {
+			others = true; /* someone to send the state to */
 		}
 	if (in_set) {
 		uint32_t set[GROUP_MAX_MEMBERS], k = 0;
@@ -611,8 +837,8 @@ void sync_on_state(struct group *g, uint32_t sender, const struct cmsg *m)
 {
 	uint32_t i;
 
-	if (!same_members(g, &m->u.state))
-		return; /* a STATE of an older membership */
+	if (!same_members(g, &m->u.state) || is_excluded(g, g->me))
+		return; /* a STATE of an older membership, or we are out */
 	if (!g->in_barrier)
 		open_round(g, sender);
 	for (i = 0; i < g->n_members; i++)
@@ -620,13 +846,12 @@ void sync_on_state(struct group *g, uint32_t sender, const struct cmsg *m)
 			break;
 	if (i == g->n_members)
 		return;
+	g->spoke[i] = true;
 	g->ms[i].have = true;
 	g->ms[i].seq = m->seq;
 	g->ms[i].st = m->u.state;
-	for (i = 0; i < g->n_members; i++)
-		if (!g->ms[i].have)
-			return;
-	decide(g);
+	if (barrier_complete(g))
+		decide(g);
 }
 
 bool sync_maybe_queue(struct group *g, uint32_t sender, const void *buf, size_t len)

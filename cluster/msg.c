@@ -105,6 +105,45 @@ static int decode_state(struct wire_rd *r, struct cmsg_state *s)
 	return err;
 }
 
+static int decode_ids(struct wire_rd *r, uint32_t *v, uint32_t n, int *err)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		wire_get_le32(r, &v[i]);
+		if (i > 0 && v[i] <= v[i - 1])
+			*err = CMSG_E_VALUE;
+	}
+	return *err;
+}
+
+static int decode_exclude(struct wire_rd *r, struct cmsg_exclude *x)
+{
+	int err = CMSG_OK;
+	uint32_t i, j;
+
+	wire_get_le32(r, &x->flags);
+	wire_get_le32(r, &x->n_members);
+	if (!wire_get_le32(r, &x->n_excluded))
+		return CMSG_E_PAYLOAD;
+	if (x->flags & ~CMSG_EXCLUDE_SILENT)
+		err = CMSG_E_VALUE;
+	if (x->n_members == 0 || x->n_members > CMSG_STATE_MAX_MEMBERS || x->n_excluded == 0 ||
+	    x->n_excluded > x->n_members)
+		return CMSG_E_COUNT;
+	if (wire_rd_left(r) != ((size_t)x->n_members + x->n_excluded) * 4u)
+		return CMSG_E_PAYLOAD;
+	decode_ids(r, x->members, x->n_members, &err);
+	decode_ids(r, x->excluded, x->n_excluded, &err);
+	for (i = 0; i < x->n_excluded; i++) {
+		for (j = 0; j < x->n_members && x->members[j] != x->excluded[i]; j++)
+			;
+		if (j == x->n_members)
+			err = CMSG_E_VALUE; /* only members can be excluded */
+	}
+	return err;
+}
+
 static int decode_snap(struct wire_rd *r, struct cmsg_snap *s)
 {
 	int err = CMSG_OK;
@@ -221,6 +260,9 @@ int cmsg_decode(struct cmsg *m, const void *buf, size_t len, uint32_t sender, ui
 	case CMSG_MARKS:
 		err = decode_marks(&r, &m->u.marks);
 		break;
+	case CMSG_EXCLUDE:
+		err = decode_exclude(&r, &m->u.excl);
+		break;
 	}
 	if (err != CMSG_OK)
 		return err;
@@ -250,6 +292,9 @@ static size_t payload_size(const struct cmsg *m)
 		return CMSG_SNAP_FIXED + m->u.snap.n_bytes;
 	case CMSG_MARKS:
 		return CMSG_MARKS_FIXED + 8u * (size_t)m->u.marks.n_regions;
+	case CMSG_EXCLUDE:
+		return CMSG_EXCLUDE_FIXED +
+		       4u * ((size_t)m->u.excl.n_members + m->u.excl.n_excluded);
 	}
 	return 0;
 }
@@ -273,6 +318,9 @@ int cmsg_encode(const struct cmsg *m, const uint64_t *regions, uint8_t *buf, siz
 		return -EINVAL;
 	if (m->type == CMSG_MARKS &&
 	    (m->version < 2 || m->u.marks.n_regions > CMSG_MARKS_MAX_REGIONS))
+		return -EINVAL;
+	if (m->type == CMSG_EXCLUDE && (m->u.excl.n_members > CMSG_STATE_MAX_MEMBERS ||
+					m->u.excl.n_excluded > CMSG_STATE_MAX_MEMBERS))
 		return -EINVAL;
 	plen = payload_size(m);
 	wire_wr_init(&w, buf, cap);
@@ -344,6 +392,15 @@ int cmsg_encode(const struct cmsg *m, const uint64_t *regions, uint8_t *buf, siz
 		wire_put_le32(&w, m->u.marks.n_regions);
 		for (i = 0; i < m->u.marks.n_regions; i++)
 			wire_put_le64(&w, regions[i]);
+		break;
+	case CMSG_EXCLUDE:
+		wire_put_le32(&w, m->u.excl.flags);
+		wire_put_le32(&w, m->u.excl.n_members);
+		wire_put_le32(&w, m->u.excl.n_excluded);
+		for (i = 0; i < m->u.excl.n_members; i++)
+			wire_put_le32(&w, m->u.excl.members[i]);
+		for (i = 0; i < m->u.excl.n_excluded; i++)
+			wire_put_le32(&w, m->u.excl.excluded[i]);
 		break;
 	}
 	if (w.err)

@@ -46,6 +46,13 @@ struct cmsg_state {
 	uint32_t members[CMSG_STATE_MAX_MEMBERS];
 };
 
+struct cmsg_exclude {
+	uint32_t flags; /**< 0 or CMSG_EXCLUDE_SILENT */
+	uint32_t n_members, n_excluded;
+	uint32_t members[CMSG_STATE_MAX_MEMBERS];
+	uint32_t excluded[CMSG_STATE_MAX_MEMBERS];
+};
+
 struct cmsg_snap {
 	uint32_t round, index;
 	bool last;
@@ -83,6 +90,7 @@ struct cmsg {
 		struct cmsg_state state;
 		struct cmsg_snap snap;
 		struct cmsg_marks marks;
+		struct cmsg_exclude excl;
 	} u;
 };
 

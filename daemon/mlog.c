@@ -979,6 +979,34 @@ static int g_disk_write(void *ctx, uint64_t cookie, const uint8_t *buf, uint64_t
 	return r;
 }
 
+/* GROUP_EV_INCOMPATIBLE: loud, naming the node, what it sent and what we speak. */
+static void log_incompatible(struct mlog *m, uint64_t arg)
+{
+	static const char *const why[] = {
+		"?",
+		"a message shorter than the header",
+		"a message with foreign magic",
+		"a protocol version we cannot speak",
+		"a header naming another node",
+		"another member excluded it",
+		"a STATE that does not decode",
+		"no STATE within GROUP_SILENT_MS of a barrier",
+	};
+	unsigned int node = (unsigned int)(arg & 0xffffffffu);
+	unsigned int ver = (unsigned int)(arg >> 32 & 0xffffu);
+	unsigned int reason = (unsigned int)(arg >> 48 & 0xffu);
+	const char *r = reason < sizeof(why) / sizeof(why[0]) ? why[reason] : why[0];
+	char v[16] = "none";
+
+	if (ver != 0xffffu)
+		snprintf(v, sizeof(v), "%u", ver);
+	qb_log(LOG_ERR,
+	       "log %s: node %u is INCOMPATIBLE (%s; its header version %s, we speak %u..%u): "
+	       "excluded from the barrier, the synced set and the writer choice until it leaves",
+	       m->uuid, node, r, v, GROUP_PROTO_VERSION_MIN, GROUP_PROTO_VERSION_MAX);
+	record(m->t, MLOG_REC_ERROR, m->uuid, "node %u incompatible (%s, version %s)", node, r, v);
+}
+
 static void g_event(void *ctx, enum group_event ev, uint64_t arg)
 {
 	struct mlog *m = ctx;
@@ -1022,6 +1050,9 @@ static void g_event(void *ctx, enum group_event ev, uint64_t arg)
 	case GROUP_EV_STATE_DROPPED:
 		qb_log(LOG_WARNING, "log %s: lost a merge, rejoining clean", m->uuid);
 		record(m->t, MLOG_REC_ERROR, m->uuid, "lost a merge, rejoining clean");
+		break;
+	case GROUP_EV_INCOMPATIBLE:
+		log_incompatible(m, arg);
 		break;
 	}
 }

@@ -22,11 +22,12 @@ enum cmsg_type {
 	CMSG_DISK_FAILED = 6, /**< the writer's write of generation gen failed */
 	CMSG_STATE = 7,	      /**< membership barrier */
 	CMSG_SNAP = 8,	      /**< one state-transfer chunk */
-	CMSG_MARKS = 9,	      /**< version 2: a member's kernel marks and recovery, before STATE */
-	CMSG_TYPE_MAX = 9,
+	CMSG_EXCLUDE = 9,     /**< members the sender excluded as incompatible (group.h) */
+	CMSG_MARKS = 10,      /**< version 2: a member's kernel marks and recovery, before STATE */
+	CMSG_TYPE_MAX = 10,
 };
 /** Highest type of protocol version 1 (a version-1 header with a higher type is rejected). */
-#define CMSG_TYPE_MAX_V1 8u
+#define CMSG_TYPE_MAX_V1 9u
 
 /* Fixed header: magic, version, type, sender nodeid, sender seq, payload length. */
 struct cmsg_wire_hdr {
@@ -138,6 +139,23 @@ struct cmsg_wire_marks {
 _Static_assert(sizeof(struct cmsg_wire_marks) == CMSG_MARKS_FIXED, "marks fixed part");
 /** Most regions in one MARKS chunk (32 KiB + header, as a full COMMIT). */
 #define CMSG_MARKS_MAX_REGIONS 4096u
+
+/*
+ * EXCLUDE: flags, n_members, n_excluded, then n_members le32 node ids (the sender's current
+ * member list, sorted ascending, no duplicates) and n_excluded le32 node ids (sorted
+ * ascending, each one of the members). Without flags: the members the sender marked
+ * incompatible, for members that joined after the message that marked them. With
+ * CMSG_EXCLUDE_SILENT: members the sender's barrier waited on for GROUP_SILENT_MS; only those
+ * that still sent no valid STATE since the confchg when it is delivered are marked.
+ */
+struct cmsg_wire_exclude {
+	uint32_t flags;
+	uint32_t n_members;
+	uint32_t n_excluded;
+} __attribute__((packed));
+#define CMSG_EXCLUDE_FIXED  12u
+#define CMSG_EXCLUDE_SILENT 1u /**< the only flag; other bits must be zero */
+_Static_assert(sizeof(struct cmsg_wire_exclude) == CMSG_EXCLUDE_FIXED, "exclude fixed part");
 
 /** Largest encoded message. */
 #define CMSG_MAX_SIZE (CMSG_HDR_SIZE + CMSG_SNAP_FIXED + CMSG_SNAP_MAX_BYTES)

@@ -46,6 +46,19 @@ static void check_accepted(const struct cmsg *m, const uint8_t *buf, size_t len,
 		for (uint32_t i = 1; i < m->u.state.n_members; i++)
 			FUZZ_CHECK(m->u.state.members[i - 1] < m->u.state.members[i]);
 		break;
+	case CMSG_EXCLUDE:
+		/* members sorted and unique, each excluded node one of them, only known flags */
+		FUZZ_CHECK((m->u.excl.flags & ~CMSG_EXCLUDE_SILENT) == 0);
+		FUZZ_CHECK(m->u.excl.n_members <= CMSG_STATE_MAX_MEMBERS &&
+			   m->u.excl.n_excluded <= m->u.excl.n_members);
+		FUZZ_CHECK(len ==
+			   CMSG_HDR_SIZE + CMSG_EXCLUDE_FIXED +
+				   4u * ((size_t)m->u.excl.n_members + m->u.excl.n_excluded));
+		for (uint32_t i = 1; i < m->u.excl.n_members; i++)
+			FUZZ_CHECK(m->u.excl.members[i - 1] < m->u.excl.members[i]);
+		for (uint32_t i = 1; i < m->u.excl.n_excluded; i++)
+			FUZZ_CHECK(m->u.excl.excluded[i - 1] < m->u.excl.excluded[i]);
+		break;
 	case CMSG_MARKS:
 		/* a version-2 message: counts, strictly ascending regions, no stray recovery */
 		FUZZ_CHECK(m->version >= 2);

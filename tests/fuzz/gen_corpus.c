@@ -421,6 +421,18 @@ static void gen_cluster_msg(void)
 	cm.u.state.members[2] = 0xffffffffu;
 	cmsg_seed("state", NULL);
 
+	cm.type = CMSG_EXCLUDE;
+	cm.u.excl.flags = 0;
+	cm.u.excl.n_members = 3;
+	cm.u.excl.members[0] = 1;
+	cm.u.excl.members[1] = 2;
+	cm.u.excl.members[2] = 9;
+	cm.u.excl.n_excluded = 1;
+	cm.u.excl.excluded[0] = 9;
+	cmsg_seed("exclude", NULL);
+	cm.u.excl.flags = CMSG_EXCLUDE_SILENT;
+	cmsg_seed("exclude-silent", NULL);
+
 	cm.version = 2;
 	cm.type = CMSG_MARKS;
 	cm.u.marks.index = 0;

@@ -829,6 +829,403 @@ static void s914(void)
 
 /* ==== end of the 9xx block ================================================================ */
 
+/* ==== killpeer: incompatible CPG members (group.h "Incompatible members") ================== */
+
+/*
+ * cluster/sim.c runs a group on every member, so a member that is no cmlogd needs its own
+ * small agreed-order bus here: every group of the bus delivers the same messages in the same
+ * order; node XB_FOREIGN is in the member list but runs no group and sends only what the
+ * scenario injects.
+ */
+#define XB_NODES   4u
+#define XB_FOREIGN 9u
+
+struct xb_msg {
+	uint32_t sender;
+	size_t len;
+	uint8_t *buf;
+};
+
+struct xb_write {
+	uint32_t node;
+	uint64_t cookie;
+};
+
+struct xbus {
+	struct group *g[XB_NODES + 1];
+	uint32_t members[XB_NODES + 1];
+	unsigned n_members;
+	struct xb_msg q[4096];
+	size_t qn;
+	struct xb_write w[64];
+	size_t wn;
+	unsigned replies, errors;
+	uint8_t *disk;
+};
+
+struct xb_node {
+	struct xbus *b;
+	uint32_t id;
+};
+
+static struct xb_node xb_nodes[XB_NODES + 1];
+
+static int xb_send(void *ctx, const struct iovec *iov, unsigned int n_iov)
+{
+	struct xb_node *nd = ctx;
+	struct xb_msg m = {.sender = nd->id};
+	unsigned int i;
+	size_t off = 0;
+
+	if (nd->b->qn == sizeof(nd->b->q) / sizeof(nd->b->q[0]))
+		return -EAGAIN;
+	for (i = 0; i < n_iov; i++)
+		m.len += iov[i].iov_len;
+	m.buf = malloc(m.len ? m.len : 1);
+	if (!m.buf)
+		return -EAGAIN;
+	for (i = 0; i < n_iov; i++) {
+		memcpy(m.buf + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	nd->b->q[nd->b->qn++] = m;
+	return 0;
+}
+
+static void xb_reply(void *ctx, uint64_t token, const struct group_reply *r)
+{
+	struct xb_node *nd = ctx;
+
+	(void)token;
+	nd->b->replies++;
+	nd->b->errors += r->error != 0;
+}
+
+static int xb_disk_write(void *ctx, uint64_t cookie, const uint8_t *buf, uint64_t off, size_t len)
+{
+	struct xb_node *nd = ctx;
+	struct xbus *b = nd->b;
+
+	if (b->wn == sizeof(b->w) / sizeof(b->w[0]) || off + len > 1u << 16)
+		return -EIO;
+	memcpy(b->disk + off, buf, len);
+	b->w[b->wn].node = nd->id;
+	b->w[b->wn++].cookie = cookie;
+	return 0;
+}
+
+static const struct group_ops xb_ops = {
+	.send = xb_send, .reply = xb_reply, .disk_write = xb_disk_write, .event = NULL};
+
+static void xb_inject(struct xbus *b, uint32_t sender, const void *buf, size_t len)
+{
+	struct xb_msg m = {.sender = sender, .len = len};
+
+	m.buf = malloc(len ? len : 1);
+	if (!m.buf)
+		return;
+	memcpy(m.buf, buf, len);
+	b->q[b->qn++] = m;
+}
+
+/* Deliver the first message on the bus to every group. */
+static void xb_deliver_one(struct xbus *b)
+{
+	struct xb_msg m;
+	unsigned i;
+
+	if (!b->qn)
+		return;
+	m = b->q[0];
+	memmove(b->q, b->q + 1, (b->qn - 1) * sizeof(b->q[0]));
+	b->qn--;
+	for (i = 1; i <= XB_NODES; i++)
+		if (b->g[i])
+			group_deliver(b->g[i], m.sender, m.buf, m.len);
+	free(m.buf);
+}
+
+/* Deliver everything (pumping every group, completing writes) until the bus is quiet. */
+static void xb_settle(struct xbus *b)
+{
+	unsigned guard, i;
+
+	for (guard = 0; guard < 100000; guard++) {
+		for (i = 1; i <= XB_NODES; i++)
+			if (b->g[i])
+				group_pump(b->g[i]);
+		if (b->wn) {
+			struct xb_write w = b->w[0];
+
+			memmove(b->w, b->w + 1, (b->wn - 1) * sizeof(b->w[0]));
+			b->wn--;
+			if (b->g[w.node])
+				group_disk_done(b->g[w.node], w.cookie, 0);
+			continue;
+		}
+		if (!b->qn)
+			return;
+		xb_deliver_one(b);
+	}
+	CHECK(!"the bus never went quiet");
+}
+
+static void xb_confchg(struct xbus *b, const uint32_t *left, size_t n_left, const uint32_t *joined,
+		       size_t n_joined)
+{
+	uint32_t i;
+
+	for (i = 1; i <= XB_NODES; i++)
+		if (b->g[i])
+			group_confchg(b->g[i], b->members, b->n_members, left, n_left, joined,
+				      n_joined);
+}
+
+static void xb_set_members(struct xbus *b, const uint32_t *ids, unsigned n)
+{
+	memcpy(b->members, ids, n * sizeof(ids[0]));
+	b->n_members = n;
+}
+
+static void xb_start(struct xbus *b, uint32_t id)
+{
+	struct group_params gp;
+	struct group_req req;
+
+	memset(&gp, 0, sizeof(gp));
+	snprintf(gp.uuid, sizeof(gp.uuid), "LVM-sim-incompatible");
+	gp.type = GROUP_LOG_DISK;
+	gp.region_count = 256;
+	gp.sync_mode = RLOG_SYNC_NONE;
+	gp.block_size = 512;
+	gp.my_nodeid = id;
+	xb_nodes[id].b = b;
+	xb_nodes[id].id = id;
+	CHECK(group_create(&b->g[id], &gp, &xb_ops, &xb_nodes[id]) == 0);
+	group_start(b->g[id], NULL, 0);
+	memset(&req, 0, sizeof(req));
+	req.token = id;
+	req.type = GROUP_REQ_RESUME;
+	group_request(b->g[id], &req);
+}
+
+static void xb_tick(struct xbus *b, uint64_t now_ms)
+{
+	uint32_t i;
+
+	for (i = 1; i <= XB_NODES; i++)
+		if (b->g[i])
+			group_tick(b->g[i], now_ms);
+}
+
+static bool xb_agree(struct xbus *b, const uint32_t *ids, unsigned n, uint32_t want_excluded)
+{
+	struct group_status st0, st;
+	unsigned i;
+	bool ok = true;
+
+	group_get_status(b->g[ids[0]], &st0);
+	for (i = 0; i < n; i++) {
+		group_get_status(b->g[ids[i]], &st);
+		ok = ok && st.synced && !st.settling && st.writer == st0.writer &&
+		     st.writer != XB_FOREIGN && st.writer != 0 &&
+		     rlog_digest(group_rlog(b->g[ids[i]])) ==
+			     rlog_digest(group_rlog(b->g[ids[0]])) &&
+		     st.n_excluded == (want_excluded ? 1u : 0u) &&
+		     (!want_excluded || st.excluded[0] == want_excluded);
+	}
+	return ok;
+}
+
+static bool xb_clean(struct xbus *b, uint32_t node, uint64_t region)
+{
+	bool clean = false;
+
+	return rlog_is_clean(group_rlog(b->g[node]), region, &clean) == 0 && clean;
+}
+
+/* A valid COMMIT from @sender marking @region (the foreign member tries to write). */
+static size_t xb_commit(uint8_t *buf, size_t cap, uint32_t sender, uint16_t version,
+			uint64_t region)
+{
+	struct cmsg *m = calloc(1, sizeof(*m));
+	size_t len = 0;
+
+	if (!m)
+		return 0;
+	m->version = version;
+	m->type = CMSG_COMMIT;
+	m->nodeid = sender;
+	m->seq = 1;
+	m->u.commit.commit_id = 1;
+	m->u.commit.n_marks = 1;
+	m->u.commit.regions[0] = region;
+	if (cmsg_encode(m, NULL, buf, cap, &len))
+		len = 0;
+	free(m);
+	return len;
+}
+
+/*
+ * 900: a CPG member that is not a compatible cmlogd. It joins while nodes 1 and 2 serve a
+ * disk log and sends a STATE-typed header of protocol version 77: every member marks it
+ * incompatible at that delivery, the barrier completes without it, the writer stays one of
+ * ours, its later messages (even a well-formed COMMIT) are counted and never applied. Node 3
+ * joins after the marking and learns it from the others' EXCLUDE (else its barrier would
+ * wait forever); a member that already sent a valid STATE is never excluded by garbage under
+ * its node id; when the foreign member leaves, nobody is excluded any more. When it joins
+ * again and stays silent, the members' EXCLUDE{SILENT} after GROUP_SILENT_MS marks it.
+ */
+static void s900(void)
+{
+	static struct xbus b;
+	static const uint32_t m12[] = {1, 2}, m12f[] = {1, 2, XB_FOREIGN},
+			      m123f[] = {1, 2, 3, XB_FOREIGN}, m123[] = {1, 2, 3};
+	uint32_t one = 1, two = 2, three = 3, foreign = XB_FOREIGN, i;
+	uint8_t buf[256];
+	size_t len;
+	struct group_status st;
+	uint64_t bad_before;
+
+	memset(&b, 0, sizeof(b));
+	b.disk = calloc(1, 1u << 16);
+	CHECK(b.disk != NULL);
+	if (!b.disk)
+		return;
+	xb_start(&b, 1);
+	xb_set_members(&b, m12, 1);
+	xb_confchg(&b, NULL, 0, &one, 1);
+	xb_settle(&b);
+	xb_start(&b, 2);
+	xb_set_members(&b, m12, 2);
+	xb_confchg(&b, NULL, 0, &two, 1);
+	xb_settle(&b);
+	CHECK(xb_agree(&b, m12, 2, 0) && b.replies == 2 && b.errors == 0);
+
+	/* the foreign member joins: the barrier waits for its STATE ... */
+	xb_set_members(&b, m12f, 3);
+	xb_confchg(&b, NULL, 0, &foreign, 1);
+	xb_settle(&b);
+	group_get_status(b.g[1], &st);
+	CHECK(st.settling);
+	/* ... which comes in a version nobody here speaks: marked, barrier done without it */
+	len = xb_commit(buf, sizeof(buf), XB_FOREIGN, 1, 7);
+	buf[4] = 77; /* mh_version */
+	buf[6] = CMSG_STATE;
+	xb_inject(&b, XB_FOREIGN, buf, len);
+	xb_settle(&b);
+	CHECK(xb_agree(&b, m12, 2, XB_FOREIGN));
+	/* a well-formed COMMIT of the excluded member is dropped and counted */
+	group_get_status(b.g[1], &st);
+	bad_before = st.bad_messages;
+	len = xb_commit(buf, sizeof(buf), XB_FOREIGN, 1, 9);
+	xb_inject(&b, XB_FOREIGN, buf, len);
+	xb_settle(&b);
+	for (i = 1; i <= 2; i++) {
+		group_get_status(b.g[i], &st);
+		CHECK(st.bad_messages == bad_before + 1);
+		CHECK(xb_clean(&b, i, 9));
+	}
+
+	/*
+	 * node 3 joins after the marking: the others' EXCLUDE tells it. Its group never ticked
+	 * (clock 0) when the round opened; its first tick, late, after its own STATE is in, must
+	 * not count as 30 s of silence of the others.
+	 */
+	xb_start(&b, 3);
+	xb_set_members(&b, m123f, 4);
+	xb_confchg(&b, NULL, 0, &three, 1);
+	group_pump(b.g[3]);
+	xb_deliver_one(&b); /* node 3's STATE */
+	group_tick(b.g[3], 10 * GROUP_SILENT_MS);
+	xb_settle(&b);
+	CHECK(xb_agree(&b, m123, 3, XB_FOREIGN));
+
+	/* garbage under the node id of a member that spoke (another process of node 2) */
+	buf[0] ^= 0xff;
+	xb_inject(&b, 2, buf, len);
+	xb_settle(&b);
+	CHECK(xb_agree(&b, m123, 3, XB_FOREIGN));
+
+	/* the foreign member leaves: nobody is excluded; a write still works everywhere */
+	xb_set_members(&b, m123, 3);
+	xb_confchg(&b, &foreign, 1, NULL, 0);
+	xb_settle(&b);
+	CHECK(xb_agree(&b, m123, 3, 0));
+	{
+		struct group_req req;
+
+		memset(&req, 0, sizeof(req));
+		req.token = 100;
+		req.type = GROUP_REQ_FLUSH;
+		req.n_regions = 1;
+		req.regions[0] = 5;
+		group_request(b.g[3], &req);
+		xb_settle(&b);
+		CHECK(b.errors == 0 && b.replies == 4 && !xb_clean(&b, 1, 5));
+		CHECK(xb_agree(&b, m123, 3, 0));
+	}
+
+	/*
+	 * It joins again and sends nothing: the barrier waits; after GROUP_SILENT_MS on the
+	 * members' clocks their EXCLUDE{SILENT} is delivered and marks it everywhere.
+	 */
+	xb_set_members(&b, m123f, 4);
+	xb_confchg(&b, NULL, 0, &foreign, 1);
+	xb_settle(&b);
+	xb_tick(&b, 1000); /* the silence clock starts at the first tick of the round */
+	xb_tick(&b, GROUP_SILENT_MS - 1000);
+	xb_settle(&b);
+	group_get_status(b.g[2], &st);
+	CHECK(st.settling && st.n_excluded == 0);
+	xb_tick(&b, GROUP_SILENT_MS + 1000);
+	xb_settle(&b);
+	CHECK(xb_agree(&b, m123, 3, XB_FOREIGN));
+	/*
+	 * It leaves and joins again; this time its (valid, stateless) STATE is delivered just
+	 * before node 1's EXCLUDE{SILENT}: the order says it spoke, nobody marks it.
+	 */
+	xb_set_members(&b, m123, 3);
+	xb_confchg(&b, &foreign, 1, NULL, 0);
+	xb_settle(&b);
+	xb_set_members(&b, m123f, 4);
+	xb_confchg(&b, NULL, 0, &foreign, 1);
+	xb_settle(&b);
+	group_tick(b.g[1], 2 * GROUP_SILENT_MS); /* node 1's silence clock starts */
+	{
+		struct cmsg *sm = calloc(1, sizeof(*sm));
+
+		CHECK(sm != NULL);
+		if (sm) {
+			sm->version = 1;
+			sm->type = CMSG_STATE;
+			sm->nodeid = XB_FOREIGN;
+			sm->seq = 5;
+			sm->u.state.max_version = 1;
+			sm->u.state.quorate = true;
+			sm->u.state.n_members = 4;
+			memcpy(sm->u.state.members, m123f, sizeof(m123f));
+			len = 0;
+			CHECK(cmsg_encode(sm, NULL, buf, sizeof(buf), &len) == 0);
+			free(sm);
+			xb_inject(&b, XB_FOREIGN, buf, len);
+		}
+	}
+	group_tick(b.g[1], 4 * GROUP_SILENT_MS); /* queues EXCLUDE{SILENT, 9} after the STATE */
+	xb_settle(&b);
+	for (i = 1; i <= 3; i++) {
+		group_get_status(b.g[i], &st);
+		CHECK(st.synced && !st.settling && st.n_excluded == 0);
+	}
+	for (i = 1; i <= XB_NODES; i++)
+		group_destroy(b.g[i]);
+	for (i = 0; i < b.qn; i++)
+		free(b.q[i].buf);
+	free(b.disk);
+}
+
+/* ==== end of killpeer block ================================================================ */
+
 int main(void)
 {
 	static const struct {
@@ -852,6 +1249,7 @@ int main(void)
 		{"912 marks in several MARKS chunks", s912},
 		{"913 disk log: marks stay dirty on the device", s913},
 		{"914 restart sync image: in sync, not clean, once", s914},
+		{"900 incompatible member", s900},
 	};
 	unsigned i, passed = 0, failed = 0;
 

@@ -322,6 +322,14 @@ static void valid(uint16_t type)
 		in.u.marks.regions[0] = 4;
 		in.u.marks.regions[1] = 9;
 		break;
+	case CMSG_EXCLUDE:
+		in.u.excl.n_members = 3;
+		in.u.excl.members[0] = 3;
+		in.u.excl.members[1] = 7;
+		in.u.excl.members[2] = 9;
+		in.u.excl.n_excluded = 1;
+		in.u.excl.excluded[0] = 9;
+		break;
 	default:
 		break;
 	}
@@ -343,6 +351,38 @@ static void test_malformed(void **state)
 				 cmsg_strerror(cmsg_decode(&out, buf, len, 7, 1, 1)), bad[i].err);
 		assert_string_not_equal(cmsg_strerror(bad[i].err), "unknown error");
 	}
+}
+
+/* EXCLUDE: round trip; an excluded id outside the member list or unsorted ids are rejected. */
+static void test_exclude(void **state)
+{
+	size_t len;
+
+	(void)state;
+	valid(CMSG_EXCLUDE);
+	roundtrip(&in);
+	assert_int_equal(out.u.excl.n_members, 3);
+	assert_int_equal(out.u.excl.n_excluded, 1);
+	assert_memory_equal(out.u.excl.members, in.u.excl.members, 12);
+	assert_int_equal(out.u.excl.excluded[0], 9);
+	in.u.excl.excluded[0] = 8;
+	len = enc(&in);
+	assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 1), CMSG_E_VALUE);
+	valid(CMSG_EXCLUDE);
+	in.u.excl.members[1] = 2;
+	len = enc(&in);
+	assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 1), CMSG_E_VALUE);
+	valid(CMSG_EXCLUDE);
+	in.u.excl.n_excluded = 0;
+	len = enc(&in);
+	assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 1), CMSG_E_COUNT);
+	valid(CMSG_EXCLUDE);
+	in.u.excl.flags = CMSG_EXCLUDE_SILENT;
+	roundtrip(&in);
+	assert_int_equal(out.u.excl.flags, CMSG_EXCLUDE_SILENT);
+	in.u.excl.flags = 2;
+	len = enc(&in);
+	assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 1), CMSG_E_VALUE);
 }
 
 static void test_every_truncation(void **state)
@@ -484,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_every_truncation),
 		cmocka_unit_test(test_encode_limits),
 		cmocka_unit_test(test_marks),
+		cmocka_unit_test(test_exclude),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -465,6 +465,34 @@ static size_t pick_batch(uint64_t *regs, uint64_t n)
 	return k;
 }
 
+/*
+ * Steps per seed: STEPS, or CMLOG_MODEL_SCALE percent of it (1..100) for slow runners
+ * (tools/check-quality.sh runs it under valgrind memcheck with 10): every seed, size and sync
+ * mode is still covered, only each walk is shorter.
+ */
+static int model_steps(void)
+{
+	static int steps;
+	const char *env;
+	long pct;
+
+	if (steps)
+		return steps;
+	steps = STEPS;
+	env = getenv("CMLOG_MODEL_SCALE");
+	if (env && *env) {
+		pct = strtol(env, NULL, 10);
+		if (pct < 1)
+			pct = 1;
+		if (pct > 100)
+			pct = 100;
+		steps = (int)(STEPS * pct / 100);
+		if (steps < 2 * SNAP_EVERY)
+			steps = 2 * SNAP_EVERY; /* still reach the periodic snapshot checks */
+	}
+	return steps;
+}
+
 static void run_seed(uint64_t seed)
 {
 	static struct model m;
@@ -484,7 +512,7 @@ static void run_seed(uint64_t seed)
 	assert_int_equal(rlog_create(&rl, n, mode), 0);
 	m_create(&m, n, mode);
 	compare(rl, &m);
-	for (step = 0; step < STEPS; step++) {
+	for (step = 0; step < model_steps(); step++) {
 		size_t k;
 
 		cur_step = step;
