@@ -579,6 +579,11 @@ uint32_t cmcpg_local_nodeid(const struct cmcpg *c)
 	return c->nodeid;
 }
 
+void cmcpg_rejoin(struct cmcpg *c, const char *why)
+{
+	cmcpg_fail(c, why);
+}
+
 bool cmcpg_ring(const struct cmcpg *c, uint32_t *nodeid, uint64_t *seq)
 {
 	if (!c->ring.nodeid)

@@ -87,6 +87,11 @@ uint32_t cmcpg_local_nodeid(const struct cmcpg *c);
 /** True while joined and connected. */
 bool cmcpg_is_up(const struct cmcpg *c);
 /**
+ * Leave by dropping the connection and join again (as after a lost connection: ops->lost,
+ * then ops->restored once joined). Not from inside a CPG callback of @c.
+ */
+void cmcpg_rejoin(struct cmcpg *c, const char *why);
+/**
  * The totem ring this group last saw (CPG's totem confchg: ring representative nodeid and
  * sequence, as corosync-quorumtool prints "Ring ID: nodeid.seq"). false before the first.
  */

@@ -1126,6 +1126,8 @@ void group_transport_lost(struct group *g)
 		free(g->ctrl.v[i].buf);
 	g->ctrl.n = 0;
 	g->n_members = 0;
+	/* a new CPG session joins as a new member: it learns exclusions again (EXCLUDE) */
+	g->n_excl = 0;
 }
 
 void group_transport_restored(struct group *g)

@@ -530,12 +530,18 @@ static uint32_t tr_nodeid(void *h)
 	return cmcpg_local_nodeid(h);
 }
 
+static void tr_rejoin(void *h)
+{
+	cmcpg_rejoin(h, "this node was excluded from the group: rejoining as a new member");
+}
+
 static const struct mlog_transport_ops transport_ops = {
 	.create = tr_create,
 	.send = tr_send,
 	.leave = tr_leave,
 	.destroy = tr_destroy,
 	.nodeid = tr_nodeid,
+	.rejoin = tr_rejoin,
 };
 
 static void on_quorum(void *ctx, bool quorate)

@@ -73,10 +73,12 @@ struct mlog {
 	bool disk_in_loop;
 	struct group *group;
 	void *transport;
-	bool transport_down;	      /* lost and not yet restored */
-	bool transport_left;	      /* leave finished: destroy the handle at reap */
-	bool want_leave;	      /* POSTSUSPEND answered: leave at reap */
-	bool need_group;	      /* resume waiting for a node id or the disk read */
+	bool rejoin_wanted;   /* this node was excluded: rejoin from the before-sleep phase */
+	unsigned int rejoins; /* how often (tests, status) */
+	bool transport_down;  /* lost and not yet restored */
+	bool transport_left;  /* leave finished: destroy the handle at reap */
+	bool want_leave;      /* POSTSUSPEND answered: leave at reap */
+	bool need_group;      /* resume waiting for a node id or the disk read */
 	struct mlog_pending *waiting; /* handed to the group */
 	struct mlog_pending *held;    /* arrived before the group existed */
 	struct mlog_pending *resumes; /* RESUME requests answered together */
@@ -1053,6 +1055,13 @@ static void g_event(void *ctx, enum group_event ev, uint64_t arg)
 		break;
 	case GROUP_EV_INCOMPATIBLE:
 		log_incompatible(m, arg);
+		/*
+		 * Ourselves (stuck for GROUP_SILENT_MS in a barrier, e.g. stopped or starved): an
+		 * excluded member stays excluded until it leaves, so leave and join again as a new
+		 * member, from the before-sleep phase (never inside the transport's callback).
+		 */
+		if (m->transport && (uint32_t)arg == m->t->env.transport->nodeid(m->transport))
+			m->rejoin_wanted = true;
 		break;
 	}
 }
@@ -1574,9 +1583,22 @@ void mlog_table_pump(struct mlog_table *t)
 
 	if (t->reap_needed)
 		reap(t);
-	for (m = t->list; m; m = m->next)
+	for (m = t->list; m; m = m->next) {
+		if (m->rejoin_wanted) {
+			m->rejoin_wanted = false;
+			if (m->transport && m->t->env.transport->rejoin) {
+				qb_log(LOG_WARNING,
+				       "log %s: this node was excluded from the log's group; "
+				       "rejoining it as a new member",
+				       m->uuid);
+				record(t, MLOG_REC_ERROR, m->uuid, "excluded: rejoining the group");
+				m->t->env.transport->rejoin(m->transport);
+				m->rejoins++;
+			}
+		}
 		if (m->group && group_wants_pump(m->group))
 			group_pump(m->group);
+	}
 }
 
 bool mlog_table_has_work(const struct mlog_table *t)
@@ -1586,7 +1608,7 @@ bool mlog_table_has_work(const struct mlog_table *t)
 	if (t->rq_head || t->reap_needed)
 		return true;
 	for (m = t->list; m; m = m->next)
-		if (m->group && group_wants_pump(m->group))
+		if (m->rejoin_wanted || (m->group && group_wants_pump(m->group)))
 			return true;
 	return false;
 }

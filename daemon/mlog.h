@@ -50,6 +50,12 @@ struct mlog_transport_ops {
 	void (*destroy)(void *handle);
 	/** Node id of this node, 0 when unknown. */
 	uint32_t (*nodeid)(void *handle);
+	/**
+	 * Optional: drop the connection and join again as a new member (the group sees its
+	 * transport lost, then restored; requests stay held). Called from the before-sleep
+	 * phase only, never from inside a transport callback.
+	 */
+	void (*rejoin)(void *handle);
 };
 
 struct mlog_env {

@@ -178,6 +178,7 @@ static void group_answer(struct group *g, size_t i, int error, int64_t v, uint64
 struct fake_tr {
 	struct mlog *owner;
 	bool leaving;
+	int rejoins;
 };
 
 static int tr_created, tr_destroyed;
@@ -217,12 +218,18 @@ static uint32_t tr_nodeid(void *h)
 	return 7;
 }
 
+static void tr_rejoin(void *h)
+{
+	((struct fake_tr *)h)->rejoins++;
+}
+
 static const struct mlog_transport_ops fake_transport = {
 	.create = tr_create,
 	.send = tr_send,
 	.leave = tr_leave,
 	.destroy = tr_destroy,
 	.nodeid = tr_nodeid,
+	.rejoin = tr_rejoin,
 };
 
 #define MAX_REPLIES 128
@@ -378,6 +385,36 @@ static void resume(struct mlog_table *t, uint64_t luid)
 }
 
 /* ---- tests ------------------------------------------------------------------------------------ */
+
+/*
+ * GROUP_EV_INCOMPATIBLE naming another node is only reported; naming this node (it was
+ * stuck in a barrier and the others excluded it) makes it rejoin the group as a new member,
+ * from the before-sleep phase, once.
+ */
+static void test_excluded_self_rejoins(void **state)
+{
+	struct mlog_table *t = new_table();
+	struct group *g;
+	uint64_t other = 3 | (uint64_t)1 << 32 | (uint64_t)GROUP_INCOMPAT_MAGIC << 48;
+	uint64_t self = 7 | (uint64_t)0xffff << 32 | (uint64_t)GROUP_INCOMPAT_SILENT << 48;
+
+	(void)state;
+	ctr_core(t, 1, "1000 clustered-core 8");
+	resume(t, 1);
+	g = last_group;
+	assert_non_null(last_tr);
+	g->ops->event(g->ctx, GROUP_EV_INCOMPATIBLE, other);
+	mlog_table_pump(t);
+	assert_int_equal(last_tr->rejoins, 0);
+	g->ops->event(g->ctx, GROUP_EV_INCOMPATIBLE, self);
+	assert_int_equal(last_tr->rejoins, 0); /* never inside the group's callback */
+	assert_true(mlog_table_has_work(t));
+	mlog_table_pump(t);
+	assert_int_equal(last_tr->rejoins, 1);
+	mlog_table_pump(t);
+	assert_int_equal(last_tr->rejoins, 1);
+	mlog_table_destroy(t);
+}
 
 static void test_unknown_log(void **state)
 {
@@ -877,6 +914,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unknown_log),
+		cmocka_unit_test(test_excluded_self_rejoins),
 		cmocka_unit_test(test_ctr_and_local_answers),
 		cmocka_unit_test(test_resume_and_routing),
 		cmocka_unit_test(test_suspend_reload),
