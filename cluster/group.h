@@ -163,7 +163,9 @@
  * own clock) on members without a STATE multicasts EXCLUDE{SILENT, those members}; the
  * decision is taken at its delivery, and only for members that still sent no valid STATE
  * since the confchg, so a timer only proposes and the order decides. A cmlogd stuck that long
- * excludes itself too (it holds its requests until it leaves and rejoins: restart it).
+ * is excluded too; it sees its own exclusion (GROUP_EV_INCOMPATIBLE with its own node id),
+ * holds its requests, and the daemon drops its CPG connection and joins again as a new member
+ * (group_transport_lost forgets the exclusions; daemon/mlog.c).
  * Exclusion is by node id (cpg.c merges a node's pids), which is why a member that already
  * spoke in this membership is never marked (garbage under its id is only dropped).
  */
