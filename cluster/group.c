@@ -228,6 +228,8 @@ void group_destroy(struct group *g)
 	free(g->my_marks.v);
 	free(g->pend_marks.v);
 	free(g->pend_clears.v);
+	free(g->al.v);
+	free(g->sent_clears.v);
 	free(g->waiters.v);
 	free(g->held.v);
 	free(g->inflight.v);
@@ -263,7 +265,7 @@ int group_start(struct group *g, const uint8_t *clean, uint64_t clean_regions)
 
 static bool commits_outstanding(const struct group *g)
 {
-	return g->commit_queued || g->pend_marks.n || g->pend_clears.n ||
+	return g->commit_queued || g->pend_marks.n || g->pend_clears.n || g->al.n ||
 	       g->commit_sent != g->commit_deliv || g->waiters.n;
 }
 
@@ -362,21 +364,144 @@ static void answer_ready(struct group *g)
 
 /* ---- local requests ------------------------------------------------------------------- */
 
-static bool nothing_in_flight(const struct group *g)
+/* ---- the activity set (deferred clears, see "Hot regions" in group.h) -------------------- */
+
+static size_t al_pos(const struct group *g, uint64_t r)
 {
-	return g->commit_sent == g->commit_deliv;
+	size_t lo = 0, hi = g->al.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g->al.v[mid].region < r)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
+
+static bool al_del(struct group *g, uint64_t r)
+{
+	size_t i = al_pos(g, r);
+
+	if (i >= g->al.n || g->al.v[i].region != r)
+		return false;
+	darray_del(g->al.v, &g->al.n, sizeof(g->al.v[0]), i);
+	return true;
+}
+
+/* Defer the clear of @r (or refresh its age); -ENOMEM sends it with the next commit. */
+static void al_add(struct group *g, uint64_t r)
+{
+	struct al_entry e = {.region = r, .seq = ++g->al_seq, .since_ms = g->now_ms};
+	size_t i = al_pos(g, r);
+
+	if (i < g->al.n && g->al.v[i].region == r) {
+		g->al.v[i] = e;
+		return;
+	}
+	if (g->al.n == g->al.cap && darray_grow((void **)&g->al.v, &g->al.cap, sizeof(e))) {
+		rset_add(&g->pend_clears, r);
+		return;
+	}
+	memmove(g->al.v + i + 1, g->al.v + i, (g->al.n - i) * sizeof(e));
+	g->al.v[i] = e;
+	g->al.n++;
+}
+
+/* Entry @i leaves the set: its clear goes with the next commit. */
+static void al_release(struct group *g, size_t i)
+{
+	rset_add(&g->pend_clears, g->al.v[i].region);
+	darray_del(g->al.v, &g->al.n, sizeof(g->al.v[0]), i);
+}
+
+/*
+ * The bound: beyond GROUP_AL_MAX the least recently written regions leave. Their clears ride
+ * with the next commit (a new region's mark usually follows at once) or leave at the next
+ * tick on their own (group_tick).
+ */
+static void al_evict(struct group *g)
+{
+	while (g->al.n > GROUP_AL_MAX) {
+		size_t i, old = 0;
+
+		for (i = 1; i < g->al.n; i++)
+			if (g->al.v[i].seq < g->al.v[old].seq)
+				old = i;
+		al_release(g, old);
+	}
+}
+
+/* Everything leaves now (POSTSUSPEND, a member left). */
+static void al_release_all(struct group *g)
+{
+	while (g->al.n)
+		al_release(g, g->al.n - 1);
+	if (g->pend_clears.n)
+		g->commit_queued = true;
+}
+
+/* Clears deferred for GROUP_AL_IDLE_MS leave now, without waiting for other traffic. */
+static void al_age(struct group *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->al.n;) {
+		if (g->now_ms >= g->al.v[i].since_ms + GROUP_AL_IDLE_MS)
+			al_release(g, i);
+		else
+			i++;
+	}
+}
+
+/*
+ * Deferred clears of regions that are out of sync leave now: rlog never hands out for resync
+ * a region another member still marks, and our kernel does not write an out-of-sync region
+ * through the log again, so keeping it would only stall the resync.
+ */
+static void al_release_unsynced(struct group *g)
+{
+	size_t i;
+	bool b;
+
+	for (i = 0; i < g->al.n;) {
+		b = true;
+		rlog_in_sync(g->rl, g->al.v[i].region, &b);
+		if (!b)
+			al_release(g, i);
+		else
+			i++;
+	}
+	if (g->pend_clears.n)
+		g->commit_queued = true;
+}
+
+static bool clear_in_flight(const struct group *g, uint64_t r)
+{
+	size_t i;
+
+	for (i = 0; i < g->sent_clears.n; i++)
+		if (g->sent_clears.v[i].region == r)
+			return true;
+	return false;
+}
+
+/* ---- local requests ------------------------------------------------------------------- */
 
 static void local_mark(struct group *g, uint64_t r)
 {
 	rset_add(&g->my_marks, r);
-	/* a deferred clear of this region is cancelled (the activity set keeps it hot) */
+	/* a deferred clear of this region, or one not yet sent, is cancelled */
+	al_del(g, r);
 	rset_del(&g->pend_clears, r);
 	/*
-	 * No message when the replicated state already holds our mark and nothing of ours that
-	 * could change that is in flight (a sent clear would remove it).
+	 * No message when the replicated state already holds our mark and no clear of ours that
+	 * would remove it is on its way (the commit with our mark was delivered, so the mark is
+	 * committed; disk logs still wait for the durable generation at the FLUSH).
 	 */
-	if (settled(g) && nothing_in_flight(g) && rlog_node_marked(g->rl, g->me, r))
+	if (settled(g) && rlog_node_marked(g->rl, g->me, r) && !clear_in_flight(g, r))
 		return;
 	rset_add(&g->pend_marks, r);
 }
@@ -385,7 +510,23 @@ static void local_clear(struct group *g, uint64_t r)
 {
 	rset_del(&g->my_marks, r);
 	rset_del(&g->pend_marks, r);
-	rset_add(&g->pend_clears, r);
+	if (g->postsuspending) {
+		/* nothing of ours outlives the activation */
+		rset_add(&g->pend_clears, r);
+		g->commit_queued = true;
+		return;
+	}
+	al_add(g, r);
+}
+
+static bool unsent_waiter(const struct group *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->waiters.n; i++)
+		if (g->waiters.v[i].stage == FLUSH_UNSENT)
+			return true;
+	return false;
 }
 
 static void add_waiter(struct group *g, uint64_t token, enum flush_stage st, uint64_t commit_id,
@@ -398,16 +539,20 @@ static void add_waiter(struct group *g, uint64_t token, enum flush_stage st, uin
 		reply(g, token, -ENOMEM, 0, 0);
 }
 
+/*
+ * A FLUSH covers every mark the kernel sent before it: those in pend_marks, those in own
+ * commits sent (up to marks_sent) and those the replica already held at the MARK. Commits
+ * that carry only clears do not delay it.
+ */
 static void flush_arrive(struct group *g, uint64_t token)
 {
-	g->last_write_ms = g->now_ms;
-	if (g->pend_marks.n || g->commit_queued) {
+	if (g->pend_marks.n || unsent_waiter(g)) {
 		/* group commit: join the one unsent commit */
 		g->commit_queued = true;
 		add_waiter(g, token, FLUSH_UNSENT, 0, 0);
-	} else if (!nothing_in_flight(g)) {
-		/* nothing new: complete once the commits before it have */
-		add_waiter(g, token, FLUSH_SENT, g->commit_sent, 0);
+	} else if (g->commit_deliv < g->marks_sent) {
+		/* nothing new: complete once the commits with earlier marks have */
+		add_waiter(g, token, FLUSH_SENT, g->marks_sent, 0);
 	} else if (g->p.type == GROUP_LOG_DISK && g->synced) {
 		add_waiter(g, token, FLUSH_DURABLE, 0, g->gen);
 	} else {
@@ -493,15 +638,12 @@ void group_request(struct group *g, const struct group_req *req)
 	case GROUP_REQ_MARK:
 		for (i = 0; i < req->n_regions; i++)
 			local_mark(g, req->regions[i]);
-		g->last_write_ms = g->now_ms;
 		reply(g, req->token, 0, 0, 0);
 		break;
 	case GROUP_REQ_CLEAR:
 		for (i = 0; i < req->n_regions; i++)
 			local_clear(g, req->regions[i]);
-		/* the activity set is bounded: an overflow sends the deferred clears */
-		if (g->pend_clears.n > GROUP_AL_MAX)
-			g->commit_queued = true;
+		al_evict(g);
 		reply(g, req->token, 0, 0, 0);
 		break;
 	case GROUP_REQ_FLUSH:
@@ -547,8 +689,7 @@ void group_request(struct group *g, const struct group_req *req)
 		break;
 	case GROUP_REQ_POSTSUSPEND:
 		g->postsuspending = true;
-		if (g->pend_clears.n)
-			g->commit_queued = true;
+		al_release_all(g);
 		if (DARRAY_PUSH(g->postsuspend_tokens, req->token))
 			reply(g, req->token, -ENOMEM, 0, 0);
 		break;
@@ -645,6 +786,13 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 			break;
 		if (c->commit_id > g->commit_deliv)
 			g->commit_deliv = c->commit_id;
+		for (i = 0; i < g->sent_clears.n && g->sent_clears.v[i].commit_id <= c->commit_id;)
+			i++;
+		if (i) {
+			memmove(g->sent_clears.v, g->sent_clears.v + i,
+				(g->sent_clears.n - i) * sizeof(g->sent_clears.v[0]));
+			g->sent_clears.n -= i;
+		}
 		for (i = 0; i < g->waiters.n; i++) {
 			struct waiter *w = &g->waiters.v[i];
 
@@ -657,6 +805,9 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 	case CMSG_RESYNC_REQ:
 		/* rlog never hands out a region another member still marks (log/rlog.h). */
 		rlog_get_resync_work(g->rl, sender, &region, &found);
+		/* another node looks for work: our deferred marks must not stall it */
+		if (sender != g->me && g->al.n)
+			al_release_unsynced(g);
 		if (sender == g->me)
 			own_result(g, m->u.req.req_id, GROUP_REQ_GET_RESYNC_WORK, 0, found,
 				   found ? region : 0);
@@ -772,7 +923,12 @@ void group_revert_local(struct group *g)
 	/* the kernel still holds these marks: commit them again in whatever state we get */
 	for (i = 0; i < g->my_marks.n; i++)
 		rset_add(&g->pend_marks, g->my_marks.v[i]);
-	if (g->pend_marks.n)
+	/* clears that may be lost with the replica leave again (unless marked again since) */
+	for (i = 0; i < g->sent_clears.n; i++)
+		if (!rset_has(&g->my_marks, g->sent_clears.v[i].region))
+			rset_add(&g->pend_clears, g->sent_clears.v[i].region);
+	g->sent_clears.n = 0;
+	if (g->pend_marks.n || g->pend_clears.n)
 		g->commit_queued = true;
 	g->commit_deliv = g->commit_sent;
 }
@@ -855,6 +1011,16 @@ static int send_commit(struct group *g)
 	nm = g->pend_marks.n < room ? (uint32_t)g->pend_marks.n : room;
 	room -= nm;
 	nc = g->pend_clears.n < room ? (uint32_t)g->pend_clears.n : room;
+	if (!nm && !nc && !unsent_waiter(g)) {
+		/* what was queued was cancelled (a MARK took back a clear): nothing to send */
+		g->commit_queued = false;
+		return 0;
+	}
+	/* every clear sent is recorded (a MARK of it needs a message until it is delivered) */
+	while (g->sent_clears.cap - g->sent_clears.n < nc)
+		if (darray_grow((void **)&g->sent_clears.v, &g->sent_clears.cap,
+				sizeof(g->sent_clears.v[0])))
+			return -ENOMEM;
 	stage = malloc(((size_t)nm + nc + 1) * sizeof(uint64_t));
 	if (!stage)
 		return -ENOMEM;
@@ -878,16 +1044,24 @@ static int send_commit(struct group *g)
 	}
 	g->commit_sent++;
 	g->commits_sent++;
+	if (nm)
+		g->marks_sent = g->commit_sent;
+	for (i = 0; i < nc; i++) {
+		struct sent_clear sc = {.region = g->pend_clears.v[i], .commit_id = g->commit_sent};
+
+		g->sent_clears.v[g->sent_clears.n++] = sc; /* room reserved above */
+	}
 	rset_drop_front(&g->pend_marks, nm);
 	rset_drop_front(&g->pend_clears, nc);
-	if (!g->pend_marks.n && !g->pend_clears.n) {
-		g->commit_queued = false;
+	if (!g->pend_marks.n) {
 		for (i = 0; i < g->waiters.n; i++)
 			if (g->waiters.v[i].stage == FLUSH_UNSENT) {
 				g->waiters.v[i].stage = FLUSH_SENT;
 				g->waiters.v[i].commit_id = g->commit_sent;
 			}
 	}
+	if (!g->pend_marks.n && !g->pend_clears.n)
+		g->commit_queued = false;
 	return 0;
 }
 
@@ -1029,7 +1203,9 @@ void group_pump(struct group *g)
 void group_tick(struct group *g, uint64_t now_ms)
 {
 	g->now_ms = now_ms;
-	if (g->pend_clears.n && !g->commit_queued && now_ms - g->last_write_ms >= GROUP_AL_IDLE_MS)
+	al_age(g);
+	/* aged clears and those the bound evicted leave now, without waiting for other traffic */
+	if (g->pend_clears.n)
 		g->commit_queued = true;
 	group_pump(g);
 }
@@ -1125,6 +1301,7 @@ void group_get_status(const struct group *g, struct group_status *st)
 			       g->postsuspend_tokens.n;
 	st->bad_messages = g->bad_messages;
 	st->commits_sent = g->commits_sent;
+	st->al_regions = g->al.n;
 }
 
 void group_set_max_version(struct group *g, uint32_t v)
@@ -1147,5 +1324,11 @@ void group_confchg(struct group *g, const uint32_t *members, size_t n_members, c
 	for (i = 0; i < n_joined; i++)
 		event(g, GROUP_EV_NODE_JOINED, joined[i]);
 	sync_confchg(g, members, n_members, left, n_left);
+	/*
+	 * A member left: its marked regions are out of sync now and rlog hands none of them out
+	 * while we still mark it, so our deferred clears leave at once (after the barrier).
+	 */
+	if (n_left)
+		al_release_all(g);
 	answer_ready(g);
 }
