@@ -267,7 +267,7 @@ struct group_status {
 	uint64_t bad_messages;
 	uint64_t commits_sent;
 	uint64_t al_regions; /**< deferred clears held in the activity set (Hot regions) */
-	uint64_t epoch; /**< barriers decided by a quorate group (merge precedence) */
+	uint64_t epoch;	     /**< barriers decided by a quorate group (merge precedence) */
 };
 void group_get_status(const struct group *g, struct group_status *st);
 /** Test hook: the highest protocol version this member advertises (default MAX). */
