@@ -434,46 +434,42 @@ static void al_evict(struct group *g)
 	}
 }
 
-/* Everything leaves now (POSTSUSPEND, a member left). */
-static void al_release_all(struct group *g)
-{
-	while (g->al.n)
-		al_release(g, g->al.n - 1);
-	if (g->pend_clears.n)
-		g->commit_queued = true;
-}
+enum al_which { AL_ALL, AL_AGED, AL_UNSYNCED };
 
-/* Clears deferred for GROUP_AL_IDLE_MS leave now, without waiting for other traffic. */
-static void al_age(struct group *g)
+static bool al_leaves(const struct group *g, const struct al_entry *e, enum al_which which)
 {
-	size_t i;
+	bool b = true;
 
-	for (i = 0; i < g->al.n;) {
-		if (g->now_ms >= g->al.v[i].since_ms + GROUP_AL_IDLE_MS)
-			al_release(g, i);
-		else
-			i++;
+	switch (which) {
+	case AL_AGED:
+		return g->now_ms >= e->since_ms + GROUP_AL_IDLE_MS;
+	case AL_UNSYNCED:
+		rlog_in_sync(g->rl, e->region, &b);
+		return !b;
+	default:
+		return true;
 	}
 }
 
 /*
- * Deferred clears of regions that are out of sync leave now: rlog never hands out for resync
- * a region another member still marks, and our kernel does not write an out-of-sync region
- * through the log again, so keeping it would only stall the resync.
+ * The entries @which selects leave the set: their clears go with the next commit, queued
+ * now. One pass in region order (appends to pend_clears when it was empty).
+ *   AL_ALL      POSTSUSPEND, a member left;
+ *   AL_AGED     deferred for GROUP_AL_IDLE_MS (group_tick);
+ *   AL_UNSYNCED regions out of sync: rlog never hands out for resync a region another member
+ *               still marks, so keeping them would only stall that resync.
  */
-static void al_release_unsynced(struct group *g)
+static void al_release_some(struct group *g, enum al_which which)
 {
-	size_t i;
-	bool b;
+	size_t i, k = 0;
 
-	for (i = 0; i < g->al.n;) {
-		b = true;
-		rlog_in_sync(g->rl, g->al.v[i].region, &b);
-		if (!b)
-			al_release(g, i);
+	for (i = 0; i < g->al.n; i++) {
+		if (al_leaves(g, &g->al.v[i], which))
+			rset_add(&g->pend_clears, g->al.v[i].region);
 		else
-			i++;
+			g->al.v[k++] = g->al.v[i];
 	}
+	g->al.n = k;
 	if (g->pend_clears.n)
 		g->commit_queued = true;
 }
@@ -689,7 +685,7 @@ void group_request(struct group *g, const struct group_req *req)
 		break;
 	case GROUP_REQ_POSTSUSPEND:
 		g->postsuspending = true;
-		al_release_all(g);
+		al_release_some(g, AL_ALL);
 		if (DARRAY_PUSH(g->postsuspend_tokens, req->token))
 			reply(g, req->token, -ENOMEM, 0, 0);
 		break;
@@ -807,7 +803,7 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 		rlog_get_resync_work(g->rl, sender, &region, &found);
 		/* another node looks for work: our deferred marks must not stall it */
 		if (sender != g->me && g->al.n)
-			al_release_unsynced(g);
+			al_release_some(g, AL_UNSYNCED);
 		if (sender == g->me)
 			own_result(g, m->u.req.req_id, GROUP_REQ_GET_RESYNC_WORK, 0, found,
 				   found ? region : 0);
@@ -1203,10 +1199,8 @@ void group_pump(struct group *g)
 void group_tick(struct group *g, uint64_t now_ms)
 {
 	g->now_ms = now_ms;
-	al_age(g);
 	/* aged clears and those the bound evicted leave now, without waiting for other traffic */
-	if (g->pend_clears.n)
-		g->commit_queued = true;
+	al_release_some(g, AL_AGED);
 	group_pump(g);
 }
 
@@ -1329,6 +1323,6 @@ void group_confchg(struct group *g, const uint32_t *members, size_t n_members, c
 	 * while we still mark it, so our deferred clears leave at once (after the barrier).
 	 */
 	if (n_left)
-		al_release_all(g);
+		al_release_some(g, AL_ALL);
 	answer_ready(g);
 }
