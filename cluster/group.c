@@ -277,6 +277,17 @@ static uint64_t durable_for_me(const struct group *g)
 	return g->durable_gen;
 }
 
+/*
+ * Disk logs: the generation of our last delivered commit is durable (or the device failed),
+ * so the clears that left at POSTSUSPEND are on the log device when the kernel is told the
+ * suspend is done, and the next activation does not resync those regions.
+ */
+static bool own_durable(const struct group *g)
+{
+	return g->p.type != GROUP_LOG_DISK || g->disk_failed || g->write_failed ||
+	       durable_for_me(g) >= g->own_gen;
+}
+
 /** Answer everything whose condition now holds (only from a settled replica). */
 static void answer_ready(struct group *g)
 {
@@ -350,7 +361,7 @@ static void answer_ready(struct group *g)
 	 * would put an older bitmap on the device.
 	 */
 	if (g->postsuspend_tokens.n && !commits_outstanding(g) && !g->held.n && !g->inflight.n &&
-	    !g->disk_busy) {
+	    !g->disk_busy && own_durable(g)) {
 		while (g->postsuspend_tokens.n) {
 			uint64_t token = g->postsuspend_tokens.v[0];
 
@@ -782,6 +793,7 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 			break;
 		if (c->commit_id > g->commit_deliv)
 			g->commit_deliv = c->commit_id;
+		g->own_gen = g->gen;
 		for (i = 0; i < g->sent_clears.n && g->sent_clears.v[i].commit_id <= c->commit_id;)
 			i++;
 		if (i) {
@@ -927,6 +939,7 @@ void group_revert_local(struct group *g)
 	if (g->pend_marks.n || g->pend_clears.n)
 		g->commit_queued = true;
 	g->commit_deliv = g->commit_sent;
+	g->own_gen = 0; /* a generation of the dropped replica; the commits sent again set it */
 }
 
 void group_became_writer(struct group *g)

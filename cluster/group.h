@@ -62,8 +62,10 @@
  *   (b) GROUP_AL_IDLE_MS after the CLEAR of their region (per region, checked at group_tick,
  *       which sends them at once without waiting for other traffic; cmlogd ticks every
  *       100 ms);
- *   (c) at POSTSUSPEND: all of them (a CLEAR after it leaves at once), and POSTSUSPEND is
- *       answered once they are delivered, so nothing of ours outlives the activation;
+ *   (c) at POSTSUSPEND: all of them (a CLEAR after it leaves at once); POSTSUSPEND is answered
+ *       once they are delivered and, on disk logs, once the generation of our last commit is
+ *       durable (or the device failed), so nothing of ours outlives the activation and the
+ *       next activation does not resync those regions;
  *   (d) at a confchg in which a member left: all of them (sent after the barrier), because the
  *       departed member's regions went out of sync and rlog hands out for resync no region
  *       another member marks; and at the delivery of another node's GET_RESYNC_WORK, those of

@@ -810,6 +810,56 @@ static void s240(void)
 	sim_destroy(s);
 }
 
+/*
+ * 250: POSTSUSPEND sends every deferred clear and, on a disk log, is answered only once they
+ * are on the log device (the node that suspends is the writer, then not the writer).
+ */
+static void s250(void)
+{
+	uint32_t round;
+
+	for (round = 0; round < 2; round++) {
+		struct sim_params p;
+		struct sim *s = NULL;
+		struct group_status st;
+		uint32_t n, node;
+		uint64_t r, t;
+		const uint8_t *img;
+		size_t len;
+		bool all_ok = true;
+
+		memset(&p, 0, sizeof(p));
+		p.n_nodes = 2;
+		p.type = GROUP_LOG_DISK;
+		p.region_count = 256;
+		p.sync_mode = RLOG_SYNC_NONE;
+		p.block_size = 512;
+		p.seed = 250 + round;
+		p.disk_delay_max = 5;
+		CHECK(sim_create(&s, &p) == 0);
+		for (n = 1; n <= 2; n++) {
+			sim_start(s, n);
+			sim_settle(s, 100000);
+		}
+		group_get_status(sim_group(s, 1), &st);
+		node = round == 0 ? st.writer : 3 - st.writer;
+		for (r = 40; r < 44; r++)
+			all_ok &= write_region(s, node, r, r & 1);
+		CHECK(all_ok && al_regions(s, node) == 4);
+		img = sim_disk_image(s, &len);
+		CHECK(!(img[RLOG_DISK_BITMAP_OFFSET + 40 / 8] & (1u << (40 % 8))));
+		t = rq(s, node, GROUP_REQ_POSTSUSPEND, 0, false);
+		CHECK(run_until(s, t));
+		CHECK(al_regions(s, node) == 0);
+		img = sim_disk_image(s, &len);
+		for (r = 40; r < 44; r++)
+			CHECK(img[RLOG_DISK_BITMAP_OFFSET + r / 8] & (1u << (r % 8)));
+		CHECK(clean(s, 3 - node, 43) && rlog_mark_count(rl(s, 3 - node)) == 0);
+		CHECK(sim_errors(s) == 0);
+		sim_destroy(s);
+	}
+}
+
 /* ==== end of hot regions ==== */
 
 int main(void)
@@ -835,6 +885,7 @@ int main(void)
 		{"220 deferred clears age out", s220},
 		{"230 survivor's deferred clears do not stall resync", s230},
 		{"240 crash of the node with deferred clears", s240},
+		{"250 POSTSUSPEND: deferred clears reach the log device", s250},
 	};
 	unsigned i, passed = 0, failed = 0;
 
