@@ -506,9 +506,12 @@ static void local_mark(struct group *g, uint64_t r)
 	/*
 	 * No message when the replicated state already holds our mark and no clear of ours that
 	 * would remove it is on its way (the commit with our mark was delivered, so the mark is
-	 * committed; disk logs still wait for the durable generation at the FLUSH).
+	 * committed; disk logs still wait for the durable generation at the FLUSH). Not from a
+	 * stale replica: a quorate side may have moved on (a master resume there drops the
+	 * mark), so the mark is committed again in whatever state this member gets.
 	 */
-	if (settled(g) && rlog_node_marked(g->rl, g->me, r) && !clear_in_flight(g, r))
+	if (settled(g) && !g->stale && g->quorate && rlog_node_marked(g->rl, g->me, r) &&
+	    !clear_in_flight(g, r))
 		return;
 	rset_add(&g->pend_marks, r);
 }

@@ -713,6 +713,12 @@ static const struct {
 	 * the heal its (higher-epoch) replica won over the side that had served meanwhile.
 	 */
 	{3095, 5, true},
+	/*
+	 * Activity set: a stale member (quorum lost, then back) answered a FLUSH without a
+	 * message because its replica still held its mark of a deferred-clear region; the
+	 * master resume at the next barrier dropped that mark while the kernel wrote.
+	 */
+	{1969, 5, false},
 };
 
 static unsigned env_uint(const char *name, unsigned dflt)
