@@ -229,6 +229,7 @@ void group_destroy(struct group *g)
 	free(g->pend_marks.v);
 	free(g->pend_clears.v);
 	free(g->al.v);
+	free(g->lru.v);
 	free(g->sent_clears.v);
 	free(g->waiters.v);
 	free(g->held.v);
@@ -377,77 +378,182 @@ static void answer_ready(struct group *g)
 
 /* ---- the activity set (deferred clears, see "Hot regions" in group.h) -------------------- */
 
-static size_t al_pos(const struct group *g, uint64_t r)
+/*
+ * The activity set is a hash of regions (Fibonacci hashing, linear probing): a MARK and a
+ * CLEAR of a hot region cost O(1), whatever the set's size. Its slot order is never visible
+ * outside: clears leave through pend_clears, which is sorted.
+ */
+static size_t al_home(const struct group *g, uint64_t r)
 {
-	size_t lo = 0, hi = g->al.n;
+	return (size_t)((r * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - g->al.bits));
+}
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+/* Slot of @r, or al.cap when it is not in the set. */
+static size_t al_find(const struct group *g, uint64_t r)
+{
+	size_t i, mask = g->al.cap - 1;
 
-		if (g->al.v[mid].region < r)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (!g->al.n)
+		return g->al.cap;
+	for (i = al_home(g, r); g->al.v[i].key; i = (i + 1) & mask)
+		if (g->al.v[i].key == r + 1)
+			return i;
+	return g->al.cap;
+}
+
+/* Place @e in a free slot (the region is not in the set, and the table has room). */
+static void al_place(struct group *g, const struct al_entry *e)
+{
+	size_t i, mask = g->al.cap - 1;
+
+	for (i = al_home(g, e->key - 1); g->al.v[i].key; i = (i + 1) & mask)
+		;
+	g->al.v[i] = *e;
+	g->al.n++;
+}
+
+/* A table of 2^@bits slots holding the entries of the current one that @keep selects. */
+static int al_rebuild(struct group *g, unsigned bits,
+		      bool (*keep)(const struct group *g, const struct al_entry *e, int arg),
+		      int arg)
+{
+	struct al_entry *old = g->al.v;
+	size_t i, ocap = g->al.cap;
+
+	g->al.v = calloc((size_t)1 << bits, sizeof(*old));
+	if (!g->al.v) {
+		g->al.v = old;
+		return -ENOMEM;
 	}
-	return lo;
+	g->al.cap = (size_t)1 << bits;
+	g->al.bits = bits;
+	g->al.n = 0;
+	for (i = 0; i < ocap; i++)
+		if (old[i].key && (!keep || keep(g, &old[i], arg)))
+			al_place(g, &old[i]);
+	free(old);
+	return 0;
+}
+
+/* Empty slot @i, moving later entries of its probe run back (no tombstones). */
+static void al_del_at(struct group *g, size_t i)
+{
+	size_t j = i, k, mask = g->al.cap - 1;
+
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!g->al.v[j].key)
+			break;
+		k = al_home(g, g->al.v[j].key - 1);
+		/* the entry at j may move to i only if its home is not cyclically in (i, j] */
+		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+			g->al.v[i] = g->al.v[j];
+			i = j;
+		}
+	}
+	g->al.v[i].key = 0;
+	g->al.n--;
 }
 
 static bool al_del(struct group *g, uint64_t r)
 {
-	size_t i = al_pos(g, r);
+	size_t i = al_find(g, r);
 
-	if (i >= g->al.n || g->al.v[i].region != r)
+	if (i >= g->al.cap)
 		return false;
-	darray_del(g->al.v, &g->al.n, sizeof(g->al.v[0]), i);
+	al_del_at(g, i);
 	return true;
+}
+
+/* Slot in al of the live entry @l stands for, or al.cap when it is stale. */
+static size_t lru_live(const struct group *g, const struct al_lru *l)
+{
+	size_t i = al_find(g, l->region);
+
+	return i < g->al.cap && g->al.v[i].seq == l->seq ? i : g->al.cap;
+}
+
+/*
+ * Keep the LRU list short: consumed entries go, and when stale entries (regions written
+ * again, or released) outnumber live ones, only the live ones are kept. Amortized O(log n)
+ * per deferral.
+ */
+static void lru_compact(struct group *g)
+{
+	size_t i, k = 0, live = g->lru.n - g->lru_head;
+
+	if (!g->al.n) {
+		g->lru.n = g->lru_head = 0;
+		return;
+	}
+	if (live > 2 * g->al.n + 64) {
+		for (i = g->lru_head; i < g->lru.n; i++)
+			if (lru_live(g, &g->lru.v[i]) < g->al.cap)
+				g->lru.v[k++] = g->lru.v[i];
+		g->lru.n = k;
+		g->lru_head = 0;
+	} else if (g->lru_head > 64 && g->lru_head * 2 > g->lru.n) {
+		memmove(g->lru.v, g->lru.v + g->lru_head, live * sizeof(g->lru.v[0]));
+		g->lru.n = live;
+		g->lru_head = 0;
+	}
+}
+
+/* Slot @i leaves the set: its clear goes with the next commit. */
+static void al_release(struct group *g, size_t i)
+{
+	rset_add(&g->pend_clears, g->al.v[i].key - 1);
+	al_del_at(g, i);
+}
+
+/*
+ * The bound: beyond GROUP_AL_MAX the least recently written regions leave (before a new
+ * region enters, so the table never grows beyond 2 * GROUP_AL_MAX slots). Their clears ride
+ * with the next commit (a new region's mark usually follows at once) or leave at the next
+ * tick on their own (group_tick).
+ */
+static void al_evict(struct group *g, size_t limit)
+{
+	while (g->al.n > limit && g->lru_head < g->lru.n) {
+		size_t i = lru_live(g, &g->lru.v[g->lru_head++]);
+
+		if (i < g->al.cap)
+			al_release(g, i);
+	}
 }
 
 /* Defer the clear of @r (or refresh its age); -ENOMEM sends it with the next commit. */
 static void al_add(struct group *g, uint64_t r)
 {
-	struct al_entry e = {.region = r, .seq = ++g->al_seq, .since_ms = g->now_ms};
-	size_t i = al_pos(g, r);
+	struct al_entry e = {.key = r + 1, .seq = ++g->al_seq, .since_ms = g->now_ms};
+	struct al_lru l = {.region = r, .seq = e.seq};
+	size_t i = al_find(g, r);
 
-	if (i < g->al.n && g->al.v[i].region == r) {
+	lru_compact(g);
+	if (i < g->al.cap) {
+		if (DARRAY_PUSH(g->lru, l))
+			goto fail;
 		g->al.v[i] = e;
 		return;
 	}
-	if (g->al.n == g->al.cap && darray_grow((void **)&g->al.v, &g->al.cap, sizeof(e))) {
-		rset_add(&g->pend_clears, r);
-		return;
-	}
-	memmove(g->al.v + i + 1, g->al.v + i, (g->al.n - i) * sizeof(e));
-	g->al.v[i] = e;
-	g->al.n++;
-}
-
-/* Entry @i leaves the set: its clear goes with the next commit. */
-static void al_release(struct group *g, size_t i)
-{
-	rset_add(&g->pend_clears, g->al.v[i].region);
-	darray_del(g->al.v, &g->al.n, sizeof(g->al.v[0]), i);
-}
-
-/*
- * The bound: beyond GROUP_AL_MAX the least recently written regions leave. Their clears ride
- * with the next commit (a new region's mark usually follows at once) or leave at the next
- * tick on their own (group_tick).
- */
-static void al_evict(struct group *g)
-{
-	while (g->al.n > GROUP_AL_MAX) {
-		size_t i, old = 0;
-
-		for (i = 1; i < g->al.n; i++)
-			if (g->al.v[i].seq < g->al.v[old].seq)
-				old = i;
-		al_release(g, old);
-	}
+	if (g->al.n >= GROUP_AL_MAX)
+		al_evict(g, GROUP_AL_MAX - 1);
+	/* at most half full: short probe runs */
+	if ((g->al.n + 1) * 2 > g->al.cap && al_rebuild(g, g->al.cap ? g->al.bits + 1 : 6, NULL, 0))
+		goto fail;
+	if (DARRAY_PUSH(g->lru, l))
+		goto fail;
+	al_place(g, &e);
+	return;
+fail:
+	/* without its entries it could never leave by age or bound: send it instead */
+	al_del(g, r);
+	rset_add(&g->pend_clears, r);
 }
 
 enum al_which { AL_ALL, AL_AGED, AL_UNSYNCED };
 
-static bool al_leaves(const struct group *g, const struct al_entry *e, enum al_which which)
+static bool al_leaves(const struct group *g, const struct al_entry *e, int which)
 {
 	bool b = true;
 
@@ -455,16 +561,21 @@ static bool al_leaves(const struct group *g, const struct al_entry *e, enum al_w
 	case AL_AGED:
 		return g->now_ms >= e->since_ms + GROUP_AL_IDLE_MS;
 	case AL_UNSYNCED:
-		rlog_in_sync(g->rl, e->region, &b);
+		rlog_in_sync(g->rl, e->key - 1, &b);
 		return !b;
 	default:
 		return true;
 	}
 }
 
+static bool al_stays(const struct group *g, const struct al_entry *e, int which)
+{
+	return !al_leaves(g, e, which);
+}
+
 /*
  * The entries @which selects leave the set: their clears go with the next commit, queued
- * now. One pass in region order (appends to pend_clears when it was empty).
+ * now. O(table size); called per tick and at rare events.
  *   AL_ALL      POSTSUSPEND, a member left;
  *   AL_AGED     deferred for GROUP_AL_IDLE_MS (group_tick);
  *   AL_UNSYNCED regions out of sync: rlog never hands out for resync a region another member
@@ -472,15 +583,25 @@ static bool al_leaves(const struct group *g, const struct al_entry *e, enum al_w
  */
 static void al_release_some(struct group *g, enum al_which which)
 {
-	size_t i, k = 0;
+	size_t i, n = 0;
 
-	for (i = 0; i < g->al.n; i++) {
-		if (al_leaves(g, &g->al.v[i], which))
-			rset_add(&g->pend_clears, g->al.v[i].region);
-		else
-			g->al.v[k++] = g->al.v[i];
+	for (i = 0; i < g->al.cap; i++)
+		if (g->al.v[i].key && al_leaves(g, &g->al.v[i], which)) {
+			rset_add(&g->pend_clears, g->al.v[i].key - 1);
+			n++;
+		}
+	if (n == g->al.n) {
+		if (g->al.cap)
+			memset(g->al.v, 0, g->al.cap * sizeof(g->al.v[0]));
+		g->al.n = 0;
+	} else if (n && al_rebuild(g, g->al.bits, al_stays, which)) {
+		/* no memory for the smaller table: delete one by one (the clears are queued) */
+		for (i = 0; i < g->al.cap;)
+			if (g->al.v[i].key && rset_has(&g->pend_clears, g->al.v[i].key - 1))
+				al_del_at(g, i); /* a later entry may have moved into i */
+			else
+				i++;
 	}
-	g->al.n = k;
 	if (g->pend_clears.n)
 		g->commit_queued = true;
 }
@@ -653,7 +774,6 @@ void group_request(struct group *g, const struct group_req *req)
 	case GROUP_REQ_CLEAR:
 		for (i = 0; i < req->n_regions; i++)
 			local_clear(g, req->regions[i]);
-		al_evict(g);
 		reply(g, req->token, 0, 0, 0);
 		break;
 	case GROUP_REQ_FLUSH:
