@@ -860,6 +860,55 @@ static void s250(void)
 	}
 }
 
+/*
+ * 260: random writes over more regions than the bound, against a model of the set (exact LRU
+ * over the CLEARs, a MARK takes the region out): the set's size after every write, and at
+ * the end the replica marks exactly the model's regions for the writer.
+ */
+static void s260(void)
+{
+	enum { NR = 3000, OPS = 20000 };
+	struct sim *s = mk(2, GROUP_LOG_CORE, NR, RLOG_SYNC_NONE, 2);
+	static uint64_t lru[NR]; /* the model: oldest first */
+	size_t n = 0, i, k;
+	uint64_t x = 260, r, op, bad_size = 0, bad_marks = 0;
+	bool all_ok = true;
+
+	for (op = 0; op < OPS; op++) {
+		x += UINT64_C(0x9E3779B97F4A7C15); /* splitmix64 */
+		r = x;
+		r = (r ^ (r >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+		r = (r ^ (r >> 27)) * UINT64_C(0x94D049BB133111EB);
+		r = (r ^ (r >> 31)) % (op < OPS / 2 ? NR : 600); /* then a hot subset */
+		all_ok &= write_region(s, 1, r, op & 1);
+		for (i = 0; i < n && lru[i] != r; i++)
+			;
+		if (i < n) {
+			memmove(lru + i, lru + i + 1, (n - i - 1) * sizeof(lru[0]));
+			n--;
+		}
+		if (n == GROUP_AL_MAX) {
+			memmove(lru, lru + 1, (n - 1) * sizeof(lru[0]));
+			n--;
+		}
+		lru[n++] = r;
+		bad_size += al_regions(s, 1) != n;
+	}
+	CHECK(all_ok && bad_size == 0);
+	drain(s);
+	for (r = 0; r < NR; r++) {
+		bool in = false;
+
+		for (k = 0; k < n && !in; k++)
+			in = lru[k] == r;
+		bad_marks += rlog_node_marked(rl(s, 2), 1, r) != in;
+	}
+	CHECK(bad_marks == 0 && rlog_node_mark_count(rl(s, 2), 1) == n);
+	sim_settle(s, 100000);
+	CHECK(al_regions(s, 1) == 0 && rlog_mark_count(rl(s, 2)) == 0 && same_digest(s, 1, 2));
+	sim_destroy(s);
+}
+
 /* ==== end of hot regions ==== */
 
 int main(void)
@@ -886,6 +935,7 @@ int main(void)
 		{"230 survivor's deferred clears do not stall resync", s230},
 		{"240 crash of the node with deferred clears", s240},
 		{"250 POSTSUSPEND: deferred clears reach the log device", s250},
+		{"260 random writes against a model of the set", s260},
 	};
 	unsigned i, passed = 0, failed = 0;
 
