@@ -40,10 +40,21 @@ else
 	info "no $CMLOGD: measuring the kernel's logs only"
 fi
 
+CTL=$top_builddir/cmlogctl
+# counters UUID: "COMMITS REQUESTS" of a cmlogd log (cmlogctl show), or "- -"
+counters() {
+	local j c r
+	j=$("$CTL" -j show "$1" 2>/dev/null | tr -d ' \n')
+	c=$(sed -n 's/.*"commits_sent":\([0-9]*\).*/\1/p' <<<"$j")
+	r=$(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' <<<"$j")
+	echo "${c:--} ${r:--}"
+}
+
 declare -A RES
-# bench NAME LOGSPEC: nosync mirror (no resync traffic competing), seq then rand.
+# bench NAME LOGSPEC [UUID]: nosync mirror (no resync traffic competing), seq then rand; for a
+# cmlogd log also the commit messages and kernel requests of the timed random pass.
 bench() {
-	local name=$1 logspec=$2 out
+	local name=$1 logspec=$2 uuid=${3:-} out c0="" c1
 	dd if=/dev/zero of="$TMPDIR/zero" bs=1M count=4 status=none
 	write_dev /dev/mapper/blog "$TMPDIR/zero" 0 # a fresh disk log each time
 	dmsetup create bm --table "0 $SECTORS mirror $logspec 2 $L0 0 $L1 0 1 handle_errors" ||
@@ -58,8 +69,15 @@ bench() {
 			fail "$name warm-up: $out"
 		echo "bench log=$name warm-up $out"
 	fi
+	[ -n "$uuid" ] && [ -x "$CTL" ] && c0=$(counters "$uuid")
 	out=$("$WB" -d /dev/mapper/bm -m rand -b 4096 -n "$RAND_OPS" -S 42) || fail "$name rand: $out"
 	echo "bench log=$name $out"
+	if [ -n "$c0" ]; then
+		c1=$(counters "$uuid")
+		awk -v n="$name" -v a="$c0" -v b="$c1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+			if (x[1] == "-" || y[1] == "-") { print "bench log=" n " rand counters: n/a"; exit }
+			printf "bench log=%s rand commits=%d requests=%d\n", n, y[1] - x[1], y[2] - x[2] }'
+	fi
 	RES[$name.rand]=$(sed -n 's/.*mib_s=\([0-9.]*\).*/\1/p' <<<"$out")
 	dmsetup remove bm || fail "remove bm"
 }
@@ -69,8 +87,9 @@ bench core "core 2 $REGION nosync"
 bench disk "disk 3 $LOGNO $REGION nosync"
 if [ $have_daemon = 1 ]; then
 	step "cmlogd logs"
-	bench clustered-core "userspace 4 CMLOG-BENCH-C clustered-core $REGION nosync"
-	bench clustered-disk "userspace 5 CMLOG-BENCH-D clustered-disk $LOGNO $REGION nosync"
+	bench clustered-core "userspace 4 CMLOG-BENCH-C clustered-core $REGION nosync" CMLOG-BENCH-C
+	bench clustered-disk "userspace 5 CMLOG-BENCH-D clustered-disk $LOGNO $REGION nosync" \
+		CMLOG-BENCH-D
 fi
 
 step "ratios (cmlogd / kernel; 1.00 = as fast as the kernel's own log)"
