@@ -48,9 +48,10 @@
  * (local, never replicated; the state changes only when a commit carrying the clear is
  * delivered, so every node applies the same ordered stream). A later MARK or FLUSH(r) of a
  * region whose clear is deferred (or chosen to leave but not sent yet) cancels that clear; it
- * needs no message when the replica holds our mark of r and no own commit carrying a clear of
- * r is sent but undelivered (otherwise the mark is committed again, after that clear in the
- * order). A FLUSH covers every mark the kernel sent before it: with marks still to send it
+ * needs no message when the replica is settled, quorate and not stale, holds our mark of r,
+ * and no own commit carrying a clear of r is sent but undelivered (otherwise the mark is
+ * committed again, after that clear in the order; a stale replica's mark may be gone in the
+ * state a quorate side serves). A FLUSH covers every mark the kernel sent before it: with marks still to send it
  * joins the unsent commit; else it waits for the delivery of the last own commit that carried
  * marks (commits carrying only clears do not delay it); else it is answered at once
  * (clustered-core) or when durable_gen covers the current generation (clustered-disk). So a
