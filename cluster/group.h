@@ -51,15 +51,15 @@
  * needs no message when the replica is settled, quorate and not stale, holds our mark of r,
  * and no own commit carrying a clear of r is sent but undelivered (otherwise the mark is
  * committed again, after that clear in the order; a stale replica's mark may be gone in the
- * state a quorate side serves). A FLUSH covers every mark the kernel sent before it: with marks still to send it
- * joins the unsent commit; else it waits for the delivery of the last own commit that carried
- * marks (commits carrying only clears do not delay it); else it is answered at once
- * (clustered-core) or when durable_gen covers the current generation (clustered-disk). So a
- * working set re-written in a cycle costs no message after its first write. Deferred clears
- * leave, with the next commit, only:
- *   (a) when the set holds more than GROUP_AL_MAX regions: the least recently written ones
- *       beyond the bound (LRU by the CLEAR that ended their last write), not the others; they
- *       ride with the next commit or leave at the next group_tick;
+ * state a quorate side serves). A FLUSH covers every mark the kernel sent before it: with
+ * marks still to send it joins the unsent commit; else it waits for the delivery of the last
+ * own commit that carried marks (commits carrying only clears do not delay it); else it is
+ * answered at once (clustered-core) or when durable_gen covers the current generation
+ * (clustered-disk). So a working set re-written in a cycle costs no message after its first
+ * write. Deferred clears leave, with the next commit, only:
+ *   (a) when a new region would take the set beyond GROUP_AL_MAX regions: the least recently
+ *       written one (LRU by the CLEAR that ended its last write), not the others; it rides
+ *       with the next commit or leaves at the next group_tick;
  *   (b) GROUP_AL_IDLE_MS after the CLEAR of their region (per region, checked at group_tick,
  *       which sends them at once without waiting for other traffic; cmlogd ticks every
  *       100 ms);
