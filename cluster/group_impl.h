@@ -97,8 +97,9 @@ struct group {
 
 	/*
 	 * writes: the kernel's marks (my_marks), unsent marks, the activity set of deferred
-	 * clears (al: an open-addressing hash of regions, linear probing, at most half full), clears chosen to leave with the next commit
-	 * (pend_clears) and clears sent but not yet delivered back (sent_clears, send order).
+	 * clears (al: an open-addressing hash of regions, linear probing, at most half full),
+	 * clears chosen to leave with the next commit (pend_clears) and clears sent but not yet
+	 * delivered back (sent_clears, send order).
 	 * my_marks never meets al or pend_clears: a MARK takes its region out of both.
 	 */
 	struct rset my_marks, pend_marks, pend_clears;
