@@ -38,7 +38,8 @@
  * 'D'. A MARK of a region this node already marks in the replicated state needs no message
  * (see "Hot regions" for the exact rule). A FLUSH is also held while another node holds the
  * resync assignment of a region this node marks (the region went out of sync while our mark
- * was on its way, rule 3's window): the kernel writes only after the FLUSH answer, so its write never races the copy.
+ * was on its way, rule 3's window): the kernel writes only after the FLUSH answer, so its
+ * write never races the copy.
  * GET_RESYNC_WORK never hands out a region another member still marks (its write is in
  * flight on every leg; it went out of sync because a co-marking node died): the assignment is
  * given back at once and the region is handed out after the mark is cleared.
