@@ -230,6 +230,9 @@ void group_destroy(struct group *g)
 	free(g->my_marks.v);
 	free(g->pend_marks.v);
 	free(g->pend_clears.v);
+	free(g->al.v);
+	free(g->lru.v);
+	free(g->sent_clears.v);
 	free(g->waiters.v);
 	free(g->held.v);
 	free(g->inflight.v);
@@ -283,7 +286,7 @@ int group_start_sync(struct group *g, const uint8_t *sync, uint64_t sync_regions
 
 static bool commits_outstanding(const struct group *g)
 {
-	return g->commit_queued || g->pend_marks.n || g->pend_clears.n ||
+	return g->commit_queued || g->pend_marks.n || g->pend_clears.n || g->al.n ||
 	       g->commit_sent != g->commit_deliv || g->waiters.n;
 }
 
@@ -293,6 +296,17 @@ static uint64_t durable_for_me(const struct group *g)
 	if (g->writer == g->me && g->written_gen > g->durable_gen)
 		return g->written_gen;
 	return g->durable_gen;
+}
+
+/*
+ * Disk logs: the generation of our last delivered commit is durable (or the device failed),
+ * so the clears that left at POSTSUSPEND are on the log device when the kernel is told the
+ * suspend is done, and the next activation does not resync those regions.
+ */
+static bool own_durable(const struct group *g)
+{
+	return g->p.type != GROUP_LOG_DISK || g->disk_failed || g->write_failed ||
+	       durable_for_me(g) >= g->own_gen;
 }
 
 /** Answer everything whose condition now holds (only from a settled replica). */
@@ -368,7 +382,7 @@ static void answer_ready(struct group *g)
 	 * would put an older bitmap on the device.
 	 */
 	if (g->postsuspend_tokens.n && !commits_outstanding(g) && !g->held.n && !g->inflight.n &&
-	    !g->disk_busy) {
+	    !g->disk_busy && own_durable(g)) {
 		while (g->postsuspend_tokens.n) {
 			uint64_t token = g->postsuspend_tokens.v[0];
 
@@ -382,21 +396,263 @@ static void answer_ready(struct group *g)
 
 /* ---- local requests ------------------------------------------------------------------- */
 
-static bool nothing_in_flight(const struct group *g)
+/* ---- the activity set (deferred clears, see "Hot regions" in group.h) -------------------- */
+
+/*
+ * The activity set is a hash of regions (Fibonacci hashing, linear probing): a MARK and a
+ * CLEAR of a hot region cost O(1), whatever the set's size. Its slot order is never visible
+ * outside: clears leave through pend_clears, which is sorted.
+ */
+static size_t al_home(const struct group *g, uint64_t r)
 {
-	return g->commit_sent == g->commit_deliv;
+	return (size_t)((r * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - g->al.bits));
 }
+
+/* Slot of @r, or al.cap when it is not in the set. */
+static size_t al_find(const struct group *g, uint64_t r)
+{
+	size_t i, mask = g->al.cap - 1;
+
+	if (!g->al.n)
+		return g->al.cap;
+	for (i = al_home(g, r); g->al.v[i].key; i = (i + 1) & mask)
+		if (g->al.v[i].key == r + 1)
+			return i;
+	return g->al.cap;
+}
+
+/* Place @e in a free slot (the region is not in the set, and the table has room). */
+static void al_place(struct group *g, const struct al_entry *e)
+{
+	size_t i, mask = g->al.cap - 1;
+
+	for (i = al_home(g, e->key - 1); g->al.v[i].key; i = (i + 1) & mask)
+		;
+	g->al.v[i] = *e;
+	g->al.n++;
+}
+
+/* A table of 2^@bits slots holding the entries of the current one that @keep selects. */
+static int al_rebuild(struct group *g, unsigned bits,
+		      bool (*keep)(const struct group *g, const struct al_entry *e, int arg),
+		      int arg)
+{
+	struct al_entry *old = g->al.v;
+	size_t i, ocap = g->al.cap;
+
+	g->al.v = calloc((size_t)1 << bits, sizeof(*old));
+	if (!g->al.v) {
+		g->al.v = old;
+		return -ENOMEM;
+	}
+	g->al.cap = (size_t)1 << bits;
+	g->al.bits = bits;
+	g->al.n = 0;
+	for (i = 0; i < ocap; i++)
+		if (old[i].key && (!keep || keep(g, &old[i], arg)))
+			al_place(g, &old[i]);
+	free(old);
+	return 0;
+}
+
+/* Empty slot @i, moving later entries of its probe run back (no tombstones). */
+static void al_del_at(struct group *g, size_t i)
+{
+	size_t j = i, k, mask = g->al.cap - 1;
+
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!g->al.v[j].key)
+			break;
+		k = al_home(g, g->al.v[j].key - 1);
+		/* the entry at j may move to i only if its home is not cyclically in (i, j] */
+		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+			g->al.v[i] = g->al.v[j];
+			i = j;
+		}
+	}
+	g->al.v[i].key = 0;
+	g->al.n--;
+}
+
+static bool al_del(struct group *g, uint64_t r)
+{
+	size_t i = al_find(g, r);
+
+	if (i >= g->al.cap)
+		return false;
+	al_del_at(g, i);
+	return true;
+}
+
+/* Slot in al of the live entry @l stands for, or al.cap when it is stale. */
+static size_t lru_live(const struct group *g, const struct al_lru *l)
+{
+	size_t i = al_find(g, l->region);
+
+	return i < g->al.cap && g->al.v[i].seq == l->seq ? i : g->al.cap;
+}
+
+/*
+ * Keep the LRU list short: consumed entries go, and when stale entries (regions written
+ * again, or released) outnumber live ones, only the live ones are kept. Amortized O(log n)
+ * per deferral.
+ */
+static void lru_compact(struct group *g)
+{
+	size_t i, k = 0, live = g->lru.n - g->lru_head;
+
+	if (!g->al.n) {
+		g->lru.n = g->lru_head = 0;
+		return;
+	}
+	if (live > 2 * g->al.n + 64) {
+		for (i = g->lru_head; i < g->lru.n; i++)
+			if (lru_live(g, &g->lru.v[i]) < g->al.cap)
+				g->lru.v[k++] = g->lru.v[i];
+		g->lru.n = k;
+		g->lru_head = 0;
+	} else if (g->lru_head > 64 && g->lru_head * 2 > g->lru.n) {
+		memmove(g->lru.v, g->lru.v + g->lru_head, live * sizeof(g->lru.v[0]));
+		g->lru.n = live;
+		g->lru_head = 0;
+	}
+}
+
+/* Slot @i leaves the set: its clear goes with the next commit. */
+static void al_release(struct group *g, size_t i)
+{
+	rset_add(&g->pend_clears, g->al.v[i].key - 1);
+	al_del_at(g, i);
+}
+
+/*
+ * The bound: beyond GROUP_AL_MAX the least recently written regions leave (before a new
+ * region enters, so the table never grows beyond 2 * GROUP_AL_MAX slots). Their clears ride
+ * with the next commit (a new region's mark usually follows at once) or leave at the next
+ * tick on their own (group_tick).
+ */
+static void al_evict(struct group *g, size_t limit)
+{
+	while (g->al.n > limit && g->lru_head < g->lru.n) {
+		size_t i = lru_live(g, &g->lru.v[g->lru_head++]);
+
+		if (i < g->al.cap)
+			al_release(g, i);
+	}
+}
+
+/* Defer the clear of @r (or refresh its age); -ENOMEM sends it with the next commit. */
+static void al_add(struct group *g, uint64_t r)
+{
+	struct al_entry e = {.key = r + 1, .seq = ++g->al_seq, .since_ms = g->now_ms};
+	struct al_lru l = {.region = r, .seq = e.seq};
+	size_t i = al_find(g, r);
+
+	lru_compact(g);
+	if (i < g->al.cap) {
+		if (DARRAY_PUSH(g->lru, l))
+			goto fail;
+		g->al.v[i] = e;
+		return;
+	}
+	if (g->al.n >= GROUP_AL_MAX)
+		al_evict(g, GROUP_AL_MAX - 1);
+	/* at most half full: short probe runs */
+	if ((g->al.n + 1) * 2 > g->al.cap && al_rebuild(g, g->al.cap ? g->al.bits + 1 : 6, NULL, 0))
+		goto fail;
+	if (DARRAY_PUSH(g->lru, l))
+		goto fail;
+	al_place(g, &e);
+	return;
+fail:
+	/* without its entries it could never leave by age or bound: send it instead */
+	al_del(g, r);
+	rset_add(&g->pend_clears, r);
+}
+
+enum al_which { AL_ALL, AL_AGED, AL_UNSYNCED };
+
+static bool al_leaves(const struct group *g, const struct al_entry *e, int which)
+{
+	bool b = true;
+
+	switch (which) {
+	case AL_AGED:
+		return g->now_ms >= e->since_ms + GROUP_AL_IDLE_MS;
+	case AL_UNSYNCED:
+		rlog_in_sync(g->rl, e->key - 1, &b);
+		return !b;
+	default:
+		return true;
+	}
+}
+
+static bool al_stays(const struct group *g, const struct al_entry *e, int which)
+{
+	return !al_leaves(g, e, which);
+}
+
+/*
+ * The entries @which selects leave the set: their clears go with the next commit, queued
+ * now. O(table size); called per tick and at rare events.
+ *   AL_ALL      POSTSUSPEND, a member left;
+ *   AL_AGED     deferred for GROUP_AL_IDLE_MS (group_tick);
+ *   AL_UNSYNCED regions out of sync: rlog never hands out for resync a region another member
+ *               still marks, so keeping them would only stall that resync.
+ */
+static void al_release_some(struct group *g, enum al_which which)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < g->al.cap; i++)
+		if (g->al.v[i].key && al_leaves(g, &g->al.v[i], which)) {
+			rset_add(&g->pend_clears, g->al.v[i].key - 1);
+			n++;
+		}
+	if (n == g->al.n) {
+		if (g->al.cap)
+			memset(g->al.v, 0, g->al.cap * sizeof(g->al.v[0]));
+		g->al.n = 0;
+	} else if (n && al_rebuild(g, g->al.bits, al_stays, which)) {
+		/* no memory for the smaller table: delete one by one (the clears are queued) */
+		for (i = 0; i < g->al.cap;)
+			if (g->al.v[i].key && rset_has(&g->pend_clears, g->al.v[i].key - 1))
+				al_del_at(g, i); /* a later entry may have moved into i */
+			else
+				i++;
+	}
+	if (g->pend_clears.n)
+		g->commit_queued = true;
+}
+
+static bool clear_in_flight(const struct group *g, uint64_t r)
+{
+	size_t i;
+
+	for (i = 0; i < g->sent_clears.n; i++)
+		if (g->sent_clears.v[i].region == r)
+			return true;
+	return false;
+}
+
+/* ---- local requests ------------------------------------------------------------------- */
 
 static void local_mark(struct group *g, uint64_t r)
 {
 	rset_add(&g->my_marks, r);
-	/* a deferred clear of this region is cancelled (the activity set keeps it hot) */
+	/* a deferred clear of this region, or one not yet sent, is cancelled */
+	al_del(g, r);
 	rset_del(&g->pend_clears, r);
 	/*
-	 * No message when the replicated state already holds our mark and nothing of ours that
-	 * could change that is in flight (a sent clear would remove it).
+	 * No message when the replicated state already holds our mark and no clear of ours that
+	 * would remove it is on its way (the commit with our mark was delivered, so the mark is
+	 * committed; disk logs still wait for the durable generation at the FLUSH). Not from a
+	 * stale replica: a quorate side may have moved on (a master resume there drops the
+	 * mark), so the mark is committed again in whatever state this member gets.
 	 */
-	if (settled(g) && nothing_in_flight(g) && rlog_node_marked(g->rl, g->me, r))
+	if (settled(g) && !g->stale && g->quorate && rlog_node_marked(g->rl, g->me, r) &&
+	    !clear_in_flight(g, r))
 		return;
 	rset_add(&g->pend_marks, r);
 }
@@ -405,7 +661,23 @@ static void local_clear(struct group *g, uint64_t r)
 {
 	rset_del(&g->my_marks, r);
 	rset_del(&g->pend_marks, r);
-	rset_add(&g->pend_clears, r);
+	if (g->postsuspending) {
+		/* nothing of ours outlives the activation */
+		rset_add(&g->pend_clears, r);
+		g->commit_queued = true;
+		return;
+	}
+	al_add(g, r);
+}
+
+static bool unsent_waiter(const struct group *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->waiters.n; i++)
+		if (g->waiters.v[i].stage == FLUSH_UNSENT)
+			return true;
+	return false;
 }
 
 static void add_waiter(struct group *g, uint64_t token, enum flush_stage st, uint64_t commit_id,
@@ -418,16 +690,20 @@ static void add_waiter(struct group *g, uint64_t token, enum flush_stage st, uin
 		reply(g, token, -ENOMEM, 0, 0);
 }
 
+/*
+ * A FLUSH covers every mark the kernel sent before it: those in pend_marks, those in own
+ * commits sent (up to marks_sent) and those the replica already held at the MARK. Commits
+ * that carry only clears do not delay it.
+ */
 static void flush_arrive(struct group *g, uint64_t token)
 {
-	g->last_write_ms = g->now_ms;
-	if (g->pend_marks.n || g->commit_queued) {
+	if (g->pend_marks.n || unsent_waiter(g)) {
 		/* group commit: join the one unsent commit */
 		g->commit_queued = true;
 		add_waiter(g, token, FLUSH_UNSENT, 0, 0);
-	} else if (!nothing_in_flight(g)) {
-		/* nothing new: complete once the commits before it have */
-		add_waiter(g, token, FLUSH_SENT, g->commit_sent, 0);
+	} else if (g->commit_deliv < g->marks_sent) {
+		/* nothing new: complete once the commits with earlier marks have */
+		add_waiter(g, token, FLUSH_SENT, g->marks_sent, 0);
 	} else if (g->p.type == GROUP_LOG_DISK && g->synced) {
 		add_waiter(g, token, FLUSH_DURABLE, 0, g->gen);
 	} else {
@@ -513,15 +789,11 @@ void group_request(struct group *g, const struct group_req *req)
 	case GROUP_REQ_MARK:
 		for (i = 0; i < req->n_regions; i++)
 			local_mark(g, req->regions[i]);
-		g->last_write_ms = g->now_ms;
 		reply(g, req->token, 0, 0, 0);
 		break;
 	case GROUP_REQ_CLEAR:
 		for (i = 0; i < req->n_regions; i++)
 			local_clear(g, req->regions[i]);
-		/* the activity set is bounded: an overflow sends the deferred clears */
-		if (g->pend_clears.n > GROUP_AL_MAX)
-			g->commit_queued = true;
 		reply(g, req->token, 0, 0, 0);
 		break;
 	case GROUP_REQ_FLUSH:
@@ -567,8 +839,7 @@ void group_request(struct group *g, const struct group_req *req)
 		break;
 	case GROUP_REQ_POSTSUSPEND:
 		g->postsuspending = true;
-		if (g->pend_clears.n)
-			g->commit_queued = true;
+		al_release_some(g, AL_ALL);
 		if (DARRAY_PUSH(g->postsuspend_tokens, req->token))
 			reply(g, req->token, -ENOMEM, 0, 0);
 		break;
@@ -665,6 +936,14 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 			break;
 		if (c->commit_id > g->commit_deliv)
 			g->commit_deliv = c->commit_id;
+		g->own_gen = g->gen;
+		for (i = 0; i < g->sent_clears.n && g->sent_clears.v[i].commit_id <= c->commit_id;)
+			i++;
+		if (i) {
+			memmove(g->sent_clears.v, g->sent_clears.v + i,
+				(g->sent_clears.n - i) * sizeof(g->sent_clears.v[0]));
+			g->sent_clears.n -= i;
+		}
 		for (i = 0; i < g->waiters.n; i++) {
 			struct waiter *w = &g->waiters.v[i];
 
@@ -677,6 +956,9 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 	case CMSG_RESYNC_REQ:
 		/* rlog never hands out a region another member still marks (log/rlog.h). */
 		rlog_get_resync_work(g->rl, sender, &region, &found);
+		/* another node looks for work: our deferred marks must not stall it */
+		if (sender != g->me && g->al.n)
+			al_release_some(g, AL_UNSYNCED);
 		if (sender == g->me)
 			own_result(g, m->u.req.req_id, GROUP_REQ_GET_RESYNC_WORK, 0, found,
 				   found ? region : 0);
@@ -803,9 +1085,15 @@ void group_revert_local(struct group *g)
 	/* the kernel still holds these marks: commit them again in whatever state we get */
 	for (i = 0; i < g->my_marks.n; i++)
 		rset_add(&g->pend_marks, g->my_marks.v[i]);
-	if (g->pend_marks.n)
+	/* clears that may be lost with the replica leave again (unless marked again since) */
+	for (i = 0; i < g->sent_clears.n; i++)
+		if (!rset_has(&g->my_marks, g->sent_clears.v[i].region))
+			rset_add(&g->pend_clears, g->sent_clears.v[i].region);
+	g->sent_clears.n = 0;
+	if (g->pend_marks.n || g->pend_clears.n)
 		g->commit_queued = true;
 	g->commit_deliv = g->commit_sent;
+	g->own_gen = 0; /* a generation of the dropped replica; the commits sent again set it */
 }
 
 void group_became_writer(struct group *g)
@@ -886,6 +1174,16 @@ static int send_commit(struct group *g)
 	nm = g->pend_marks.n < room ? (uint32_t)g->pend_marks.n : room;
 	room -= nm;
 	nc = g->pend_clears.n < room ? (uint32_t)g->pend_clears.n : room;
+	if (!nm && !nc && !unsent_waiter(g)) {
+		/* what was queued was cancelled (a MARK took back a clear): nothing to send */
+		g->commit_queued = false;
+		return 0;
+	}
+	/* every clear sent is recorded (a MARK of it needs a message until it is delivered) */
+	while (g->sent_clears.cap - g->sent_clears.n < nc)
+		if (darray_grow((void **)&g->sent_clears.v, &g->sent_clears.cap,
+				sizeof(g->sent_clears.v[0])))
+			return -ENOMEM;
 	stage = malloc(((size_t)nm + nc + 1) * sizeof(uint64_t));
 	if (!stage)
 		return -ENOMEM;
@@ -909,16 +1207,24 @@ static int send_commit(struct group *g)
 	}
 	g->commit_sent++;
 	g->commits_sent++;
+	if (nm)
+		g->marks_sent = g->commit_sent;
+	for (i = 0; i < nc; i++) {
+		struct sent_clear sc = {.region = g->pend_clears.v[i], .commit_id = g->commit_sent};
+
+		g->sent_clears.v[g->sent_clears.n++] = sc; /* room reserved above */
+	}
 	rset_drop_front(&g->pend_marks, nm);
 	rset_drop_front(&g->pend_clears, nc);
-	if (!g->pend_marks.n && !g->pend_clears.n) {
-		g->commit_queued = false;
+	if (!g->pend_marks.n) {
 		for (i = 0; i < g->waiters.n; i++)
 			if (g->waiters.v[i].stage == FLUSH_UNSENT) {
 				g->waiters.v[i].stage = FLUSH_SENT;
 				g->waiters.v[i].commit_id = g->commit_sent;
 			}
 	}
+	if (!g->pend_marks.n && !g->pend_clears.n)
+		g->commit_queued = false;
 	return 0;
 }
 
@@ -1060,8 +1366,8 @@ void group_pump(struct group *g)
 void group_tick(struct group *g, uint64_t now_ms)
 {
 	g->now_ms = now_ms;
-	if (g->pend_clears.n && !g->commit_queued && now_ms - g->last_write_ms >= GROUP_AL_IDLE_MS)
-		g->commit_queued = true;
+	/* aged clears and those the bound evicted leave now, without waiting for other traffic */
+	al_release_some(g, AL_AGED);
 	sync_tick(g);
 	group_pump(g);
 }
@@ -1161,6 +1467,7 @@ void group_get_status(const struct group *g, struct group_status *st)
 	st->commits_sent = g->commits_sent;
 	st->n_excluded = g->n_excl;
 	memcpy(st->excluded, g->excl, g->n_excl * sizeof(g->excl[0]));
+	st->al_regions = g->al.n;
 }
 
 void group_set_max_version(struct group *g, uint32_t v)
@@ -1183,5 +1490,11 @@ void group_confchg(struct group *g, const uint32_t *members, size_t n_members, c
 	for (i = 0; i < n_joined; i++)
 		event(g, GROUP_EV_NODE_JOINED, joined[i]);
 	sync_confchg(g, members, n_members, left, n_left);
+	/*
+	 * A member left: its marked regions are out of sync now and rlog hands none of them out
+	 * while we still mark it, so our deferred clears leave at once (after the barrier).
+	 */
+	if (n_left)
+		al_release_some(g, AL_ALL);
 	answer_ready(g);
 }

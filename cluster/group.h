@@ -25,8 +25,9 @@
  * Writes (the hot path). MARK and CLEAR are acknowledged locally at once and kept in this
  * node's pending set; a FLUSH (plain, or integrated with regions to mark) is answered only
  * when every mark it covers is committed. All FLUSHes of a log pending at the same time leave
- * as ONE commit message carrying this node's pending marks and clears (group commit); while a
- * send is refused with -EAGAIN (CPG back-pressure), new FLUSHes join the unsent message.
+ * as ONE commit message carrying this node's pending marks and the clears leaving the activity
+ * set (group commit; see "Hot regions"); while a send is refused with -EAGAIN (CPG
+ * back-pressure), new FLUSHes join the unsent message.
  * clustered-core: a FLUSH completes when its commit message is delivered back to us (virtual
  * synchrony: every member that stays in the configuration delivers it too): one agreed
  * delivery per new-region write. clustered-disk: each delivered commit that set marks bumps
@@ -34,20 +35,50 @@
  * fdatasyncs, then multicasts DURABLE(gen); a FLUSH completes when durable_gen >= the
  * generation of its commit (the writer answers its own FLUSHes at write completion). A failed
  * write is multicast as DISK_FAILED(gen): FLUSHes waiting on it get -EIO and the log reports
- * 'D'. A MARK of a region this node already marks in the replicated state, with no clear of
- * it pending, needs no message; a FLUSH with nothing new completes once the commits before
- * it have. A FLUSH is also held while another node holds the resync assignment of a region
- * this node marks (the region went out of sync while our mark was on its way, rule 3's
- * window): the kernel writes only after the FLUSH answer, so its write never races the copy.
+ * 'D'. A MARK of a region this node already marks in the replicated state needs no message
+ * (see "Hot regions" for the exact rule). A FLUSH is also held while another node holds the
+ * resync assignment of a region this node marks (the region went out of sync while our mark
+ * was on its way, rule 3's window): the kernel writes only after the FLUSH answer, so its
+ * write never races the copy.
  * GET_RESYNC_WORK never hands out a region another member still marks (its write is in
  * flight on every leg; it went out of sync because a co-marking node died): the assignment is
  * given back at once and the region is handed out after the mark is cleared.
  *
- * Hot regions: CLEARs are deferred in a bounded per-log activity set (GROUP_AL_MAX regions);
- * a MARK of a region whose clear is still deferred cancels the clear and needs no message.
- * Deferred clears leave with the next commit, or when the set overflows (all of them), or
- * after GROUP_AL_IDLE_MS without a write (group_tick), or at POSTSUSPEND. The bound adds at most GROUP_AL_MAX
- * regions of resync after a crash of this node.
+ * Hot regions (the activity set). A CLEAR from the local kernel is deferred: the region stays
+ * marked by this node in the replicated state and its clear waits in this node's activity set
+ * (local, never replicated; the state changes only when a commit carrying the clear is
+ * delivered, so every node applies the same ordered stream). A later MARK or FLUSH(r) of a
+ * region whose clear is deferred (or chosen to leave but not sent yet) cancels that clear; it
+ * needs no message when the replica is settled, quorate and not stale, holds our mark of r,
+ * and no own commit carrying a clear of r is sent but undelivered (otherwise the mark is
+ * committed again, after that clear in the order; a stale replica's mark may be gone in the
+ * state a quorate side serves). A FLUSH covers every mark the kernel sent before it: with
+ * marks still to send it joins the unsent commit; else it waits for the delivery of the last
+ * own commit that carried marks (commits carrying only clears do not delay it); else it is
+ * answered at once (clustered-core) or when durable_gen covers the current generation
+ * (clustered-disk). So a working set re-written in a cycle costs no message after its first
+ * write. Deferred clears leave, with the next commit, only:
+ *   (a) when a new region would take the set beyond GROUP_AL_MAX regions: the least recently
+ *       written one (LRU by the CLEAR that ended its last write), not the others; it rides
+ *       with the next commit or leaves at the next group_tick;
+ *   (b) GROUP_AL_IDLE_MS after the CLEAR of their region (per region, checked at group_tick,
+ *       which sends them at once without waiting for other traffic; cmlogd ticks every
+ *       100 ms);
+ *   (c) at POSTSUSPEND: all of them (a CLEAR after it leaves at once); POSTSUSPEND is answered
+ *       once they are delivered and, on disk logs, once the generation of our last commit is
+ *       durable (or the device failed), so nothing of ours outlives the activation and the
+ *       next activation does not resync those regions;
+ *   (d) at a confchg in which a member left: all of them (sent after the barrier), because the
+ *       departed member's regions went out of sync and rlog hands out for resync no region
+ *       another member marks; and at the delivery of another node's GET_RESYNC_WORK, those of
+ *       regions out of sync (put there by a failed write elsewhere): its next request finds
+ *       them. A resync waits for our deferred marks at most one GET_RESYNC_WORK round longer
+ *       than for real writes, and a deferred clear never holds it beyond GROUP_AL_IDLE_MS.
+ * Bound: at most GROUP_AL_MAX regions per log are kept marked only because of the activity set
+ * (plus evicted clears on their way, until the next tick). A crash of this node (or a daemon
+ * restart, or a log destroyed without POSTSUSPEND) therefore resyncs at most GROUP_AL_MAX
+ * regions per log more than the writes in flight. A clear sent with a replica that is dropped
+ * later leaves again in the new state (unless the region was marked since).
  *
  * Writer. For clustered-disk logs, writer = synced_set_sorted[h(uuid) % n], h a fixed hash
  * (FNV-1a 32), so logs spread across nodes. It is chosen at a barrier only when the current
@@ -183,9 +214,9 @@
 #define GROUP_PROTO_VERSION_MAX 2u
 /** Largest message the group sends (well under CPG's 1 MiB atomic size). */
 #define GROUP_CHUNK_MAX (64u * 1024u)
-/** Bound of the deferred-clear activity set per log. */
+/** Bound of the deferred-clear activity set per log (extra resync after a crash, at most). */
 #define GROUP_AL_MAX 1024u
-/** Deferred clears leave after this long without a write. */
+/** A deferred clear leaves this long after its region's last write ended (its CLEAR). */
 #define GROUP_AL_IDLE_MS 2000u
 /** A barrier waiting this long on members that sent no STATE excludes them (ordered). */
 #define GROUP_SILENT_MS 30000u
@@ -345,6 +376,7 @@ struct group_status {
 	uint64_t pending_requests;
 	uint64_t bad_messages;
 	uint64_t commits_sent;
+	uint64_t al_regions; /**< deferred clears held in the activity set (Hot regions) */
 	uint64_t epoch;	     /**< barriers decided by a quorate group (merge precedence) */
 	uint32_t n_excluded; /**< members marked incompatible */
 	uint32_t excluded[GROUP_MAX_MEMBERS]; /**< their node ids, ascending */

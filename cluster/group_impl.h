@@ -62,6 +62,25 @@ struct marks_rx {
 	struct rset set; /* strictly ascending */
 };
 
+/** One deferred clear of the activity set: the region stays marked by this node. */
+struct al_entry {
+	uint64_t key;	   /* region + 1; 0 = an empty slot */
+	uint64_t seq;	   /* LRU order of deferral (= of the write's end) */
+	uint64_t since_ms; /* tick time of the deferral (GROUP_AL_IDLE_MS) */
+};
+
+/** LRU order of the activity set: (region, seq) in deferral order, stale ones skipped. */
+struct al_lru {
+	uint64_t region;
+	uint64_t seq;
+};
+
+/** A clear in a sent own commit not yet delivered back. */
+struct sent_clear {
+	uint64_t region;
+	uint64_t commit_id;
+};
+
 /* Dynamic arrays (insertion order only: no pointer or hash order anywhere). */
 #define DARRAY(T)              \
 	struct {               \
@@ -91,12 +110,28 @@ struct group {
 	uint64_t bad_messages, commits_sent;
 	uint32_t seq; /* message counter */
 
-	/* writes: the kernel's marks (my_marks), unsent marks and clears */
+	/*
+	 * writes: the kernel's marks (my_marks), unsent marks, the activity set of deferred
+	 * clears (al: an open-addressing hash of regions, linear probing, at most half full),
+	 * clears chosen to leave with the next commit (pend_clears) and clears sent but not yet
+	 * delivered back (sent_clears, send order).
+	 * my_marks never meets al or pend_clears: a MARK takes its region out of both.
+	 */
 	struct rset my_marks, pend_marks, pend_clears;
-	bool commit_queued;	/* an unsent commit absorbs new FLUSHes */
-	uint64_t commit_sent;	/* last own commit id sent */
-	uint64_t commit_deliv;	/* last own commit id delivered */
-	uint64_t last_write_ms; /* tick time of the last MARK/FLUSH (deferred clears) */
+	struct {
+		struct al_entry *v;
+		size_t n, cap; /* cap: 0 or a power of two */
+		unsigned bits; /* log2(cap) */
+	} al;
+	DARRAY(struct al_lru) lru; /* an entry is live while al holds its region with its seq */
+	size_t lru_head;	   /* entries before it are consumed */
+	DARRAY(struct sent_clear) sent_clears;
+	uint64_t al_seq;       /* LRU stamp of the latest deferral */
+	bool commit_queued;    /* a commit is to be sent at the next pump */
+	uint64_t commit_sent;  /* last own commit id sent */
+	uint64_t commit_deliv; /* last own commit id delivered */
+	uint64_t marks_sent;   /* last own commit id sent that carried marks */
+	uint64_t own_gen;      /* disk: generation after our last delivered commit */
 	uint64_t now_ms;
 	DARRAY(struct waiter) waiters;
 

@@ -5,7 +5,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 top_builddir=${top_builddir:-$(cd "$here/../.." && pwd)}
 export top_builddir
-out=$("$here/run-guest.sh" --timeout "${CMLOG_E2E_TIMEOUT:-400}" "$here/guest-bench.sh")
+out=$("$here/run-guest.sh" --timeout "${CMLOG_E2E_TIMEOUT:-600}" "$here/guest-bench.sh")
 rc=$?
 echo "$out"
 grep -E '^(bench|ratio) ' <<<"$out" >"$top_builddir/tests/e2e/bench-e2e.txt"

@@ -749,6 +749,12 @@ static const struct {
 	 */
 	{724, 4, false},
 	{26, 4, true},
+	/*
+	 * Activity set: a stale member (quorum lost, then back) answered a FLUSH without a
+	 * message because its replica still held its mark of a deferred-clear region; the
+	 * master resume at the next barrier dropped that mark while the kernel wrote.
+	 */
+	{1969, 5, false},
 };
 
 static unsigned env_uint(const char *name, unsigned dflt)

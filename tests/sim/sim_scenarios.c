@@ -1226,6 +1226,364 @@ static void s900(void)
 
 /* ==== end of killpeer block ================================================================ */
 
+/* ==== hot regions: the activity set of deferred clears (cluster/group.h "Hot regions") ==== */
+
+/* Step the sim until request @t is answered (no idle time passes while there is work). */
+static bool run_until(struct sim *s, uint64_t t)
+{
+	unsigned i;
+
+	for (i = 0; i < 100000 && pending(s, t); i++)
+		sim_step(s);
+	return done_ok(s, t);
+}
+
+/* Deliver everything (ends with one idle tick: GROUP_AL_IDLE_MS / 4 of simulated time). */
+static void drain(struct sim *s)
+{
+	unsigned i;
+
+	for (i = 0; i < 100000 && sim_step(s); i++)
+		;
+}
+
+/* One write as dm-raid1 does it: MARK, FLUSH (or an integrated FLUSH), the I/O, CLEAR. */
+static bool write_region(struct sim *s, uint32_t node, uint64_t r, bool integrated)
+{
+	uint64_t t;
+	bool ok;
+
+	if (integrated) {
+		t = rq_regions(s, node, GROUP_REQ_FLUSH, &r, 1);
+	} else {
+		ok = done_ok(s, rq_regions(s, node, GROUP_REQ_MARK, &r, 1));
+		t = rq(s, node, GROUP_REQ_FLUSH, 0, false);
+		if (!ok)
+			return false;
+	}
+	ok = run_until(s, t);
+	return done_ok(s, rq_regions(s, node, GROUP_REQ_CLEAR, &r, 1)) && ok;
+}
+
+static void tick_all(struct sim *s, uint64_t now)
+{
+	uint32_t n;
+
+	for (n = 1; n <= sim_n_nodes(s); n++)
+		if (sim_node_up(s, n) && sim_group(s, n))
+			group_tick(sim_group(s, n), now);
+}
+
+static uint64_t commits(struct sim *s)
+{
+	struct group_status st;
+	uint64_t sum = 0;
+	uint32_t n;
+
+	for (n = 1; n <= sim_n_nodes(s); n++)
+		if (sim_node_up(s, n) && sim_group(s, n)) {
+			group_get_status(sim_group(s, n), &st);
+			sum += st.commits_sent;
+		}
+	return sum;
+}
+
+static uint64_t al_regions(struct sim *s, uint32_t node)
+{
+	struct group_status st;
+
+	group_get_status(sim_group(s, node), &st);
+	return st.al_regions;
+}
+
+/*
+ * 200: a working set of 256 regions re-written in a cycle (bench hot-256-w1) costs no cluster
+ * message after the warm-up, with MARK+FLUSH and with integrated FLUSHes, core and disk; the
+ * regions stay dirty meanwhile and are cleaned once the clears age out.
+ */
+static void s200(void)
+{
+	enum group_log_type type;
+
+	for (type = GROUP_LOG_CORE; type <= GROUP_LOG_DISK; type++) {
+		struct sim *s = mk(3, type, 512, RLOG_SYNC_NONE, 3);
+		uint64_t r, c0, sent0, cycle;
+		bool all_ok = true, all_now = true;
+
+		for (r = 100; r < 356; r++)
+			all_ok &= write_region(s, 2, r, r & 1);
+		CHECK(all_ok);
+		CHECK(al_regions(s, 2) == 256);
+		CHECK(!clean(s, 1, 100) && rlog_node_marked(rl(s, 3), 2, 355));
+		c0 = commits(s);
+		sent0 = sim_sent(s);
+		for (cycle = 0; cycle < 3; cycle++)
+			for (r = 100; r < 356; r++) {
+				uint64_t t;
+
+				if ((r + cycle) & 1) {
+					t = rq_regions(s, 2, GROUP_REQ_FLUSH, &r, 1);
+				} else {
+					rq_regions(s, 2, GROUP_REQ_MARK, &r, 1);
+					t = rq(s, 2, GROUP_REQ_FLUSH, 0, false);
+				}
+				/* core: answered at once; disk: once the last write is durable */
+				if (type == GROUP_LOG_CORE)
+					all_now &= done_ok(s, t);
+				all_ok &= run_until(s, t);
+				all_ok &= done_ok(s, rq_regions(s, 2, GROUP_REQ_CLEAR, &r, 1));
+			}
+		CHECK(all_ok && all_now);
+		CHECK(commits(s) == c0);
+		if (type == GROUP_LOG_CORE)
+			CHECK(sim_sent(s) == sent0);
+		CHECK(al_regions(s, 2) == 256);
+		sim_settle(s, 100000); /* idle: the clears age out */
+		CHECK(al_regions(s, 2) == 0);
+		CHECK(clean(s, 1, 100) && clean(s, 3, 355) &&
+		      rlog_node_mark_count(rl(s, 1), 2) == 0);
+		CHECK(same_digest(s, 1, 2) && same_digest(s, 1, 3));
+		CHECK(sim_errors(s) == 0);
+		sim_destroy(s);
+	}
+}
+
+/* 210: beyond GROUP_AL_MAX the least recently written region leaves, not all of them */
+static void s210(void)
+{
+	struct sim *s = mk(2, GROUP_LOG_CORE, 2 * GROUP_AL_MAX, RLOG_SYNC_NONE, 2);
+	uint64_t r, c0;
+	bool all_ok = true;
+
+	for (r = 0; r < GROUP_AL_MAX; r++)
+		all_ok &= write_region(s, 1, r, false);
+	CHECK(all_ok && al_regions(s, 1) == GROUP_AL_MAX);
+	c0 = commits(s);
+	CHECK(write_region(s, 1, 0, false)); /* re-written: now the most recent */
+	CHECK(commits(s) == c0);
+	/* a new region: its clear overflows the set and region 1, the oldest, leaves */
+	CHECK(write_region(s, 1, GROUP_AL_MAX, true));
+	CHECK(commits(s) == c0 + 1 && al_regions(s, 1) == GROUP_AL_MAX);
+	CHECK(rlog_node_marked(rl(s, 2), 1, 1)); /* on its way with the next commit or tick */
+	/* the next new region's commit carries the evicted clear: one message */
+	CHECK(write_region(s, 1, GROUP_AL_MAX + 1, true));
+	CHECK(commits(s) == c0 + 2);
+	CHECK(!rlog_node_marked(rl(s, 2), 1, 1) && clean(s, 2, 1));
+	CHECK(rlog_node_marked(rl(s, 2), 1, 0) && rlog_node_marked(rl(s, 2), 1, 2));
+	CHECK(rlog_node_mark_count(rl(s, 2), 1) == GROUP_AL_MAX + 1);
+	/* region 2 is evicted now; with no other traffic the next tick sends its clear */
+	drain(s);
+	CHECK(commits(s) == c0 + 3 && al_regions(s, 1) == GROUP_AL_MAX);
+	CHECK(!rlog_node_marked(rl(s, 2), 1, 2) && rlog_node_marked(rl(s, 2), 1, 3));
+	CHECK(rlog_node_mark_count(rl(s, 2), 1) == GROUP_AL_MAX);
+	sim_settle(s, 100000);
+	CHECK(rlog_mark_count(rl(s, 2)) == 0 && same_digest(s, 1, 2));
+	sim_destroy(s);
+}
+
+/* 220: each deferred clear leaves GROUP_AL_IDLE_MS after its region's last write */
+static void s220(void)
+{
+	struct sim *s = mk(2, GROUP_LOG_CORE, 64, RLOG_SYNC_NONE, 2);
+	const uint64_t b = UINT64_C(1) << 40; /* a clock of our own, far ahead of the sim's */
+	uint64_t c0, r8 = 8;
+
+	CHECK(write_region(s, 1, 7, false) && write_region(s, 1, 8, false));
+	CHECK(write_region(s, 1, 9, false));
+	/* defer the clears at known times: 7 and 8 at b, 9 at b + 1500 */
+	tick_all(s, b);
+	CHECK(done_ok(s, rq_regions(s, 1, GROUP_REQ_MARK, &r8, 1)));
+	CHECK(run_until(s, rq(s, 1, GROUP_REQ_FLUSH, 0, false)));
+	CHECK(done_ok(s, rq_regions(s, 1, GROUP_REQ_CLEAR, &r8, 1)));
+	CHECK(write_region(s, 1, 7, true));
+	tick_all(s, b + 1500);
+	CHECK(write_region(s, 1, 9, true));
+	c0 = commits(s);
+	CHECK(al_regions(s, 1) == 3);
+	tick_all(s, b + GROUP_AL_IDLE_MS - 1);
+	CHECK(commits(s) == c0 && !group_wants_pump(sim_group(s, 1)));
+	tick_all(s, b + GROUP_AL_IDLE_MS); /* 7 and 8 leave at once, in one commit */
+	CHECK(commits(s) == c0 + 1 && al_regions(s, 1) == 1);
+	drain(s);
+	CHECK(!rlog_node_marked(rl(s, 2), 1, 7) && !rlog_node_marked(rl(s, 2), 1, 8));
+	CHECK(rlog_node_marked(rl(s, 2), 1, 9) && !clean(s, 2, 9) && clean(s, 2, 8));
+	tick_all(s, b + 1500 + GROUP_AL_IDLE_MS - 1);
+	CHECK(commits(s) == c0 + 1);
+	tick_all(s, b + 1500 + GROUP_AL_IDLE_MS);
+	CHECK(commits(s) == c0 + 2 && al_regions(s, 1) == 0);
+	drain(s);
+	CHECK(clean(s, 2, 9) && rlog_mark_count(rl(s, 2)) == 0 && same_digest(s, 1, 2));
+	sim_destroy(s);
+}
+
+/*
+ * 230: a node dies while a survivor keeps deferred clears on the same regions: the dead
+ * node's regions are handed out for resync at once (the survivor's clears leave at the
+ * confchg). Also a region put out of sync by a failed write elsewhere: the first refused
+ * GET_RESYNC_WORK of another node makes the deferred clear leave, the next one gets it.
+ */
+static void s230(void)
+{
+	struct sim *s = mk(3, GROUP_LOG_CORE, 128, RLOG_SYNC_NONE, 3);
+	uint64_t r10 = 10, t;
+	const struct sim_reply_rec *rr;
+
+	t = rq_regions(s, 3, GROUP_REQ_FLUSH, &r10, 1); /* node 3's write of 10 in flight */
+	CHECK(run_until(s, t));
+	CHECK(write_region(s, 2, 10, false) && write_region(s, 2, 11, true));
+	CHECK(al_regions(s, 2) == 2 && rlog_node_marked(rl(s, 1), 2, 10));
+	sim_crash(s, 3);
+	drain(s);
+	CHECK(al_regions(s, 2) == 0 && !rlog_node_marked(rl(s, 1), 2, 10));
+	CHECK(!in_sync(s, 1, 10) && in_sync(s, 1, 11));
+	t = rq(s, 1, GROUP_REQ_GET_RESYNC_WORK, 0, false);
+	CHECK(run_until(s, t));
+	rr = sim_reply(s, t);
+	CHECK(rr && rr->r.value == 1 && rr->r.value2 == 10);
+	CHECK(run_until(s, rq(s, 1, GROUP_REQ_SET_REGION_SYNC, 10, true)));
+	CHECK(in_sync(s, 2, 10) && rlog_sync_count(rl(s, 2)) == 128);
+
+	/* out of sync without a departure: node 1's write to a leg of region 20 failed */
+	CHECK(write_region(s, 2, 20, false) && al_regions(s, 2) == 1);
+	CHECK(run_until(s, rq(s, 1, GROUP_REQ_SET_REGION_SYNC, 20, false)));
+	CHECK(!in_sync(s, 2, 20));
+	t = rq(s, 1, GROUP_REQ_GET_RESYNC_WORK, 0, false);
+	CHECK(run_until(s, t));
+	CHECK(sim_reply(s, t)->r.value == 0); /* node 2 still marks it */
+	CHECK(al_regions(s, 2) == 0);	      /* ... and its clear is on its way */
+	drain(s);
+	t = rq(s, 1, GROUP_REQ_GET_RESYNC_WORK, 0, false);
+	CHECK(run_until(s, t));
+	rr = sim_reply(s, t);
+	CHECK(rr && rr->r.value == 1 && rr->r.value2 == 20);
+	CHECK(run_until(s, rq(s, 1, GROUP_REQ_SET_REGION_SYNC, 20, true)));
+	CHECK(same_digest(s, 1, 2) && rlog_sync_count(rl(s, 1)) == 128);
+	sim_destroy(s);
+}
+
+/* 240: the node holding deferred clears dies: its regions are out of sync and resynced */
+static void s240(void)
+{
+	struct sim *s = mk(3, GROUP_LOG_CORE, 128, RLOG_SYNC_NONE, 3);
+	uint64_t r;
+	bool all_ok = true;
+
+	for (r = 30; r < 34; r++)
+		all_ok &= write_region(s, 2, r, r & 1);
+	CHECK(all_ok && al_regions(s, 2) == 4);
+	CHECK(!clean(s, 1, 30) && rlog_node_mark_count(rl(s, 3), 2) == 4);
+	sim_crash(s, 2);
+	drain(s);
+	for (r = 30; r < 34; r++)
+		CHECK(!in_sync(s, 1, r) && !in_sync(s, 3, r));
+	CHECK(rlog_sync_count(rl(s, 1)) == 124);
+	CHECK(resync_all(s, 1) == 4);
+	CHECK(rlog_sync_count(rl(s, 1)) == 128 && rlog_sync_count(rl(s, 3)) == 128);
+	CHECK(same_digest(s, 1, 3) && rlog_mark_count(rl(s, 1)) == 0);
+	sim_destroy(s);
+}
+
+/*
+ * 250: POSTSUSPEND sends every deferred clear and, on a disk log, is answered only once they
+ * are on the log device (the node that suspends is the writer, then not the writer).
+ */
+static void s250(void)
+{
+	uint32_t round;
+
+	for (round = 0; round < 2; round++) {
+		struct sim_params p;
+		struct sim *s = NULL;
+		struct group_status st;
+		uint32_t n, node;
+		uint64_t r, t;
+		const uint8_t *img;
+		size_t len;
+		bool all_ok = true;
+
+		memset(&p, 0, sizeof(p));
+		p.n_nodes = 2;
+		p.type = GROUP_LOG_DISK;
+		p.region_count = 256;
+		p.sync_mode = RLOG_SYNC_NONE;
+		p.block_size = 512;
+		p.seed = 250 + round;
+		p.disk_delay_max = 5;
+		CHECK(sim_create(&s, &p) == 0);
+		for (n = 1; n <= 2; n++) {
+			sim_start(s, n);
+			sim_settle(s, 100000);
+		}
+		group_get_status(sim_group(s, 1), &st);
+		node = round == 0 ? st.writer : 3 - st.writer;
+		for (r = 40; r < 44; r++)
+			all_ok &= write_region(s, node, r, r & 1);
+		CHECK(all_ok && al_regions(s, node) == 4);
+		img = sim_disk_image(s, &len);
+		CHECK(!(img[RLOG_DISK_BITMAP_OFFSET + 40 / 8] & (1u << (40 % 8))));
+		t = rq(s, node, GROUP_REQ_POSTSUSPEND, 0, false);
+		CHECK(run_until(s, t));
+		CHECK(al_regions(s, node) == 0);
+		img = sim_disk_image(s, &len);
+		for (r = 40; r < 44; r++)
+			CHECK(img[RLOG_DISK_BITMAP_OFFSET + r / 8] & (1u << (r % 8)));
+		CHECK(clean(s, 3 - node, 43) && rlog_mark_count(rl(s, 3 - node)) == 0);
+		CHECK(sim_errors(s) == 0);
+		sim_destroy(s);
+	}
+}
+
+/*
+ * 260: random writes over more regions than the bound, against a model of the set (exact LRU
+ * over the CLEARs, a MARK takes the region out): the set's size after every write, and at
+ * the end the replica marks exactly the model's regions for the writer.
+ */
+static void s260(void)
+{
+	enum { NR = 3000, OPS = 20000 };
+	struct sim *s = mk(2, GROUP_LOG_CORE, NR, RLOG_SYNC_NONE, 2);
+	static uint64_t lru[NR]; /* the model: oldest first */
+	size_t n = 0, i, k;
+	uint64_t x = 260, r, op, bad_size = 0, bad_marks = 0;
+	bool all_ok = true;
+
+	for (op = 0; op < OPS; op++) {
+		x += UINT64_C(0x9E3779B97F4A7C15); /* splitmix64 */
+		r = x;
+		r = (r ^ (r >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+		r = (r ^ (r >> 27)) * UINT64_C(0x94D049BB133111EB);
+		r = (r ^ (r >> 31)) % (op < OPS / 2 ? NR : 600); /* then a hot subset */
+		all_ok &= write_region(s, 1, r, op & 1);
+		for (i = 0; i < n && lru[i] != r; i++)
+			;
+		if (i < n) {
+			memmove(lru + i, lru + i + 1, (n - i - 1) * sizeof(lru[0]));
+			n--;
+		}
+		if (n == GROUP_AL_MAX) {
+			memmove(lru, lru + 1, (n - 1) * sizeof(lru[0]));
+			n--;
+		}
+		lru[n++] = r;
+		bad_size += al_regions(s, 1) != n;
+	}
+	CHECK(all_ok && bad_size == 0);
+	drain(s);
+	for (r = 0; r < NR; r++) {
+		bool in = false;
+
+		for (k = 0; k < n && !in; k++)
+			in = lru[k] == r;
+		bad_marks += rlog_node_marked(rl(s, 2), 1, r) != in;
+	}
+	CHECK(bad_marks == 0 && rlog_node_mark_count(rl(s, 2), 1) == n);
+	sim_settle(s, 100000);
+	CHECK(al_regions(s, 1) == 0 && rlog_mark_count(rl(s, 2)) == 0 && same_digest(s, 1, 2));
+	sim_destroy(s);
+}
+
+/* ==== end of hot regions ==== */
+
 int main(void)
 {
 	static const struct {
@@ -1243,6 +1601,14 @@ int main(void)
 		{"090 rolling version", s090},
 		{"100 bad messages", s100},
 		{"110 recovery across a total loss of quorum", s110},
+		/* hot regions (activity set) */
+		{"200 hot working set without messages", s200},
+		{"210 activity set bound: LRU eviction", s210},
+		{"220 deferred clears age out", s220},
+		{"230 survivor's deferred clears do not stall resync", s230},
+		{"240 crash of the node with deferred clears", s240},
+		{"250 POSTSUSPEND: deferred clears reach the log device", s250},
+		{"260 random writes against a model of the set", s260},
 		/* 9xx: total loss of quorum, live kernels (see the block above main) */
 		{"910 marks and recovery through a master resume", s910},
 		{"911 mixed versions keep the old master resume", s911},
