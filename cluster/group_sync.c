@@ -778,7 +778,13 @@ static void decide(struct group *g)
 			apply_carried(g);
 			g->synced = true;
 			g->stale = false;
-			g->gen = g->durable_gen = g->written_gen = 0;
+			/*
+			 * Disk log: the resumed replica (with the marks carried in MARKS) is
+			 * generation 1, made durable by the new writer's full write; a FLUSH of a
+			 * carried mark needs no message but must wait for that write (sim seed 215).
+			 */
+			g->gen = g->p.type == GROUP_LOG_DISK ? 1 : 0;
+			g->durable_gen = g->written_gen = 0;
 			g->disk_failed = false;
 			g->write_failed = false;
 			event(g, GROUP_EV_MASTER, g->me);

@@ -755,6 +755,12 @@ static const struct {
 	 * master resume at the next barrier dropped that mark while the kernel wrote.
 	 */
 	{1969, 5, false},
+	/*
+	 * A master resume that carried this node's own marks (MARKS) left the disk log at
+	 * generation 0 = durable: a message-free FLUSH of a carried mark was answered before the
+	 * new writer's full write was on the device.
+	 */
+	{215, 3, true},
 };
 
 static unsigned env_uint(const char *name, unsigned dflt)
