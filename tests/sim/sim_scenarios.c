@@ -24,21 +24,13 @@ static const char *scenario;
 		}                                                                            \
 	} while (0)
 
-static struct sim *mk(unsigned n, enum group_log_type type, uint64_t regions,
-		      enum rlog_sync_mode mode, unsigned start)
+/* Create the simulation of @p and start nodes 1..@start, each synced before the next. */
+static struct sim *mk_params(const struct sim_params *p, unsigned start)
 {
-	struct sim_params p;
 	struct sim *s = NULL;
 	uint32_t i;
 
-	memset(&p, 0, sizeof(p));
-	p.n_nodes = n;
-	p.type = type;
-	p.region_count = regions;
-	p.sync_mode = mode;
-	p.seed = 12345;
-	p.disk_delay_max = 3;
-	if (sim_create(&s, &p))
+	if (sim_create(&s, p))
 		return NULL;
 	for (i = 1; i <= start; i++) {
 		uint64_t t = sim_start(s, i);
@@ -47,6 +39,21 @@ static struct sim *mk(unsigned n, enum group_log_type type, uint64_t regions,
 		CHECK(sim_reply(s, t) && sim_reply(s, t)->done && sim_reply(s, t)->r.error == 0);
 	}
 	return s;
+}
+
+static struct sim *mk(unsigned n, enum group_log_type type, uint64_t regions,
+		      enum rlog_sync_mode mode, unsigned start)
+{
+	struct sim_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.n_nodes = n;
+	p.type = type;
+	p.region_count = regions;
+	p.sync_mode = mode;
+	p.seed = 12345;
+	p.disk_delay_max = 3;
+	return mk_params(&p, start);
 }
 
 static uint64_t rq(struct sim *s, uint32_t node, enum group_req_type t, uint64_t region,
@@ -563,8 +570,6 @@ static struct sim *mk_versions(unsigned n, enum group_log_type type, uint64_t re
 			       uint32_t v1_node)
 {
 	struct sim_params p;
-	struct sim *s = NULL;
-	uint32_t i;
 
 	memset(&p, 0, sizeof(p));
 	p.n_nodes = n;
@@ -575,15 +580,7 @@ static struct sim *mk_versions(unsigned n, enum group_log_type type, uint64_t re
 	p.disk_delay_max = 3;
 	if (v1_node)
 		p.max_version[v1_node] = 1;
-	if (sim_create(&s, &p))
-		return NULL;
-	for (i = 1; i <= n; i++) {
-		uint64_t t = sim_start(s, i);
-
-		sim_settle(s, 100000);
-		CHECK(done_ok(s, t));
-	}
-	return s;
+	return mk_params(&p, n);
 }
 
 /* Heal, then step until node 1 has decided the barrier (its replica is the resumed one). */
