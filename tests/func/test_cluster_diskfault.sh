@@ -15,6 +15,10 @@ top_builddir=${top_builddir:-$top_srcdir}
 # shellcheck source=tests/func/cluster_lib.sh
 . "$top_srcdir/tests/func/cluster_lib.sh"
 SHIM="$top_builddir/tests/func/faultdisk.so"
+# A sanitizer build (tools/check-quality.sh) needs its runtime first in the preload list, or
+# ASan refuses to start ("runtime does not come first"): put it ahead of the shim.
+SAN_RT=$(ldd "$top_builddir/daemon/cmlogd" 2>/dev/null | awk '/libasan/ { print $3; exit }')
+PRELOAD="${SAN_RT:+$SAN_RT }$SHIM"
 DRIVER="$top_builddir/tests/func/daemon_driver"
 REAL_CMLOGD="$CMLOGD"
 N=3
@@ -37,7 +41,7 @@ for i in $(seq 1 "$N"); do
 	echo ok >"$d/faultctl"
 	cat >"$d/cmlogd-faulty" <<EOF
 #!/bin/sh
-LD_PRELOAD='$SHIM'
+LD_PRELOAD='$PRELOAD'
 CMLOG_FAULT_PATH='$DEV'
 CMLOG_FAULT_CTL='$d/faultctl'
 export LD_PRELOAD CMLOG_FAULT_PATH CMLOG_FAULT_CTL

@@ -16,6 +16,10 @@
 set -u
 . "$top_srcdir/tests/func/single_lib.sh"
 SHIM="$top_builddir/tests/func/faultdisk.so"
+# A sanitizer build (tools/check-quality.sh) needs its runtime first in the preload list, or
+# ASan refuses to start ("runtime does not come first"): put it ahead of the shim.
+SAN_RT=$(ldd "$top_builddir/daemon/cmlogd" 2>/dev/null | awk '/libasan/ { print $3; exit }')
+PRELOAD="${SAN_RT:+$SAN_RT }$SHIM"
 [ -f "$SHIM" ] || cl_skip "tests/func/faultdisk.so not built"
 single_init
 
@@ -28,7 +32,7 @@ echo ok >"$CTL"
 # cmlogd with the shim, through a wrapper (single_start_daemon runs "$CMLOGD").
 cat >"$SINGLE_DIR/cmlogd-faulty" <<EOF
 #!/bin/sh
-LD_PRELOAD='$SHIM'
+LD_PRELOAD='$PRELOAD'
 CMLOG_FAULT_PATH='$DEV'
 CMLOG_FAULT_CTL='$CTL'
 export LD_PRELOAD CMLOG_FAULT_PATH CMLOG_FAULT_CTL
