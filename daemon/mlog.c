@@ -73,12 +73,11 @@ struct mlog {
 	bool disk_in_loop;
 	struct group *group;
 	void *transport;
-	bool rejoin_wanted;   /* this node was excluded: rejoin from the before-sleep phase */
-	unsigned int rejoins; /* how often (tests, status) */
-	bool transport_down;  /* lost and not yet restored */
-	bool transport_left;  /* leave finished: destroy the handle at reap */
-	bool want_leave;      /* POSTSUSPEND answered: leave at reap */
-	bool need_group;      /* resume waiting for a node id or the disk read */
+	bool rejoin_wanted;  /* this node was excluded: rejoin from the before-sleep phase */
+	bool transport_down; /* lost and not yet restored */
+	bool transport_left; /* leave finished: destroy the handle at reap */
+	bool want_leave;     /* POSTSUSPEND answered: leave at reap */
+	bool need_group;     /* resume waiting for a node id or the disk read */
 	struct mlog_pending *waiting; /* handed to the group */
 	struct mlog_pending *held;    /* arrived before the group existed */
 	struct mlog_pending *resumes; /* RESUME requests answered together */
@@ -545,8 +544,9 @@ static void persist_sync(struct mlog *m, const struct rlog *rl)
 	    disk_state_path(m->t->env.state_dir, m->uuid, path, sizeof(path)) != 0)
 		return;
 	/*
-	 * The loop only copies the bitmap out (one pass, no per-region call); the writer thread encodes it (popcount,
-	 * CRC) and writes it, so a 2^31-region log never stalls the loop here.
+	 * The loop only copies the bitmap out (one pass, no per-region call); the writer
+	 * thread encodes it (popcount, CRC) and writes it, so a 2^31-region log never stalls
+	 * the loop here.
 	 */
 	bits = malloc(bytes ? bytes : 1);
 	if (!bits)
@@ -1593,7 +1593,6 @@ void mlog_table_pump(struct mlog_table *t)
 				       m->uuid);
 				record(t, MLOG_REC_ERROR, m->uuid, "excluded: rejoining the group");
 				m->t->env.transport->rejoin(m->transport);
-				m->rejoins++;
 			}
 		}
 		if (m->group && group_wants_pump(m->group))
