@@ -40,9 +40,12 @@ flock 9
 need_pkgs=""
 command -v qemu-system-x86_64 >/dev/null || need_pkgs="$need_pkgs qemu-system-x86"
 # The initramfs needs a static busybox with switch_root (package busybox-static).
+# grep reads the whole list (no -q): busybox writes it unbuffered, one write per name, and an
+# early-exiting grep -q made it die of SIGPIPE, which pipefail turned into "not ok" (a CI
+# run skipped a guest that way while the other guest's qemu loaded the machine).
 busybox_ok() {
 	[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 &&
-		/bin/busybox --list 2>/dev/null | grep -qx switch_root
+		/bin/busybox --list 2>/dev/null | grep -x switch_root >/dev/null
 }
 busybox_ok || need_pkgs="$need_pkgs busybox-static"
 command -v cpio >/dev/null || need_pkgs="$need_pkgs cpio"

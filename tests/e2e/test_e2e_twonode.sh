@@ -8,6 +8,14 @@ top_builddir=${top_builddir:-$(cd "$here/../.." && pwd)}
 export top_builddir
 [ -x "$top_builddir/daemon/cmlogd" ] || { echo "SKIP: cmlogd not built yet ($top_builddir/daemon/cmlogd)"; exit 77; }
 timeout_s=${CMLOG_E2E_TIMEOUT:-480}
+# Build (or check) the guest once, before either node starts: a machine that cannot run a
+# guest skips here, instead of one node skipping while the other waits for it and fails.
+"$here/prepare.sh" >/dev/null
+case $? in
+0) ;;
+77) exit 77 ;;
+*) echo "prepare.sh failed"; exit 99 ;;
+esac
 
 mkdir -p "$top_builddir/tests/e2e/results"
 work=$(mktemp -d "$top_builddir/tests/e2e/results/twonode.XXXXXX")
