@@ -288,16 +288,25 @@ static unsigned comp_up(struct world *w, uint32_t node)
 	return up;
 }
 
+static void kreset(struct world *w, uint32_t node)
+{
+	memset(&w->k[node], 0, sizeof(w->k[node]));
+	w->k[node].comp = sim_component(w->s, node);
+}
+
 /*
- * A node on an inquorate side is fenced in a real cluster, by a side that has quorum: its
- * writes and recoveries in flight are excluded from the cross-node checks from then on.
+ * A node on an inquorate side is fenced in a real cluster, by a side that has quorum: it is
+ * power-cycled (crashed here; a later action restarts it), so nothing it had in flight
+ * reaches a later membership. (The model once kept such a node running and only left its
+ * writes and recoveries out of the checks; after a merge its stale recovery claim then won
+ * over a legitimate one, sweep seeds 5017 and 5363: a schedule fencing rules out.)
  * While no side has quorum nobody can fence: the kernels keep running and everything they
  * have in flight stays checked, across the merge and the master resume that follows (the
  * barrier carries each member's marks and recovery, cluster/group.h "Fencing").
  */
 static void fence_moved(struct world *w)
 {
-	uint32_t i;
+	uint32_t i, fenced[MAXN], n_fenced = 0;
 	uint64_t r;
 	bool any_quorate = false;
 
@@ -315,13 +324,15 @@ static void fence_moved(struct world *w)
 				w->k[i].fenced[r] = true;
 		if (w->k[i].recovering)
 			w->k[i].rec_fenced = true;
+		fenced[n_fenced++] = i;
 	}
-}
-
-static void kreset(struct world *w, uint32_t node)
-{
-	memset(&w->k[node], 0, sizeof(w->k[node]));
-	w->k[node].comp = sim_component(w->s, node);
+	/* after the loop: a crash changes the components comp_up counts */
+	for (i = 0; i < n_fenced; i++) {
+		if (trace)
+			fprintf(stderr, "  sim: node %u fenced (power-cycled)\n", fenced[i]);
+		sim_crash(w->s, fenced[i]);
+		kreset(w, fenced[i]);
+	}
 }
 
 static uint64_t req(struct world *w, uint32_t node, enum group_req_type t, uint64_t region,
@@ -761,6 +772,13 @@ static const struct {
 	 * new writer's full write was on the device.
 	 */
 	{215, 3, true},
+	/*
+	 * The model kept a node fenced by a quorate side running; after a total loss of quorum
+	 * and a merge its stale recovery claim won the master resume over a live one (a model
+	 * error: fence_moved power-cycles fenced nodes now).
+	 */
+	{5363, 5, false},
+	{5017, 5, true},
 };
 
 static unsigned env_uint(const char *name, unsigned dflt)
