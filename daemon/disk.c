@@ -680,6 +680,12 @@ struct state_job {
 	size_t len;
 	uint8_t *bits;	  /* or: a sync bitmap the worker encodes (popcount, CRC) off the loop */
 	uint64_t regions; /* its region count */
+	/* or a load (disk_state_load_submit): the result goes to the done list */
+	bool load;
+	disk_state_load_cb cb; /* NULL once cancelled */
+	void *ctx;
+	int result;
+	char why[DISK_STATE_WHY_MAX];
 };
 
 struct disk_state_writer {
@@ -687,6 +693,9 @@ struct disk_state_writer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct state_job *head;
+	struct state_job *cur;	/* the job the worker runs (a load can be cancelled there) */
+	struct state_job *done; /* finished loads, oldest first, for disk_state_complete */
+	int efd;		/* signalled when a load is done */
 	bool stop;
 	unsigned int errors;
 	int last_error;
@@ -754,6 +763,38 @@ static int state_write_file(const struct state_job *j)
 	return fsync_dir_of(j->path);
 }
 
+/* Worker side of a load: read and decode the file into a fresh bitmap (j->bits). */
+static void state_load_job(struct state_job *j)
+{
+	size_t bytes = (size_t)((j->regions + 7) / 8);
+
+	j->bits = calloc(1, bytes + 1);
+	if (!j->bits) {
+		j->result = -ENOMEM;
+		snprintf(j->why, sizeof(j->why), "out of memory");
+		return;
+	}
+	j->result = disk_state_load(j->path, j->regions, j->bits, bytes, j->why, sizeof(j->why));
+	if (j->result) {
+		free(j->bits);
+		j->bits = NULL;
+	}
+}
+
+static void state_done(struct disk_state_writer *w, struct state_job *j)
+{
+	struct state_job **pp;
+	uint64_t one = 1;
+
+	j->next = NULL;
+	for (pp = &w->done; *pp; pp = &(*pp)->next)
+		;
+	*pp = j;
+	if (write(w->efd, &one, sizeof(one)) < 0) {
+		/* the counter cannot overflow at our rates; the loop also drains at every tick */
+	}
+}
+
 static void *state_worker(void *arg)
 {
 	struct disk_state_writer *w = arg;
@@ -768,6 +809,15 @@ static void *state_worker(void *arg)
 			break; /* stop, and everything queued is written */
 		j = w->head;
 		w->head = j->next;
+		if (j->load) {
+			w->cur = j;
+			pthread_mutex_unlock(&w->lock);
+			state_load_job(j);
+			pthread_mutex_lock(&w->lock);
+			w->cur = NULL;
+			state_done(w, j);
+			continue;
+		}
 		pthread_mutex_unlock(&w->lock);
 		r = 0;
 		if (j->bits) {
@@ -805,12 +855,19 @@ int disk_state_writer_create(struct disk_state_writer **out)
 
 	if (!w)
 		return -ENOMEM;
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->efd < 0) {
+		r = errno;
+		free(w);
+		return -r;
+	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	r = pthread_create(&w->thread, NULL, state_worker, w);
 	if (r) {
 		pthread_cond_destroy(&w->cond);
 		pthread_mutex_destroy(&w->lock);
+		close(w->efd);
 		free(w);
 		return -r;
 	}
@@ -827,8 +884,17 @@ void disk_state_writer_destroy(struct disk_state_writer *w)
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
+	/* loads nobody collected: dropped without callbacks */
+	while (w->done) {
+		struct state_job *j = w->done;
+
+		w->done = j->next;
+		free(j->bits);
+		free(j);
+	}
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
+	close(w->efd);
 	free(w);
 }
 
@@ -837,9 +903,12 @@ static void state_queue(struct disk_state_writer *w, struct state_job *j)
 	struct state_job **pp;
 
 	pthread_mutex_lock(&w->lock);
-	/* A queued, not yet started write of the same file is superseded: replace it in place. */
+	/*
+	 * A queued, not yet started write of the same file is superseded: replace it in place.
+	 * Loads are never replaced and replace nothing: one queued after a write reads it.
+	 */
 	for (pp = &w->head; *pp; pp = &(*pp)->next) {
-		if (!strcmp((*pp)->path, j->path)) {
+		if (!j->load && !(*pp)->load && !strcmp((*pp)->path, j->path)) {
 			j->next = (*pp)->next;
 			free((*pp)->buf);
 			free((*pp)->bits);
@@ -912,4 +981,75 @@ unsigned int disk_state_take_errors(struct disk_state_writer *w, int *last_error
 	w->errors = 0;
 	pthread_mutex_unlock(&w->lock);
 	return n;
+}
+
+int disk_state_event_fd(const struct disk_state_writer *w)
+{
+	return w->efd;
+}
+
+int disk_state_load_submit(struct disk_state_writer *w, const char *path, uint64_t region_count,
+			   disk_state_load_cb cb, void *ctx)
+{
+	struct state_job *j;
+
+	if (!cb || region_count == 0 || region_count > RLOG_MAX_REGIONS)
+		return -EINVAL;
+	if (strlen(path) >= DISK_STATE_PATH_MAX)
+		return -ENAMETOOLONG;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	snprintf(j->path, sizeof(j->path), "%s", path);
+	j->regions = region_count;
+	j->load = true;
+	j->cb = cb;
+	j->ctx = ctx;
+	state_queue(w, j);
+	return 0;
+}
+
+void disk_state_load_cancel(struct disk_state_writer *w, const void *ctx)
+{
+	struct state_job *j;
+
+	pthread_mutex_lock(&w->lock);
+	for (j = w->head; j; j = j->next)
+		if (j->load && j->ctx == ctx)
+			j->cb = NULL;
+	if (w->cur && w->cur->ctx == ctx)
+		w->cur->cb = NULL;
+	for (j = w->done; j; j = j->next)
+		if (j->ctx == ctx)
+			j->cb = NULL;
+	pthread_mutex_unlock(&w->lock);
+}
+
+void disk_state_complete(struct disk_state_writer *w)
+{
+	disk_state_load_cb cb;
+	struct state_job *j;
+	uint64_t v;
+
+	if (read(w->efd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: nothing signalled; the list below is still checked */
+	}
+	/* One at a time: a callback may cancel the loads of another context (it frees a log). */
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		j = w->done;
+		if (j) {
+			w->done = j->next;
+			cb = j->cb;
+		}
+		pthread_mutex_unlock(&w->lock);
+		if (!j)
+			return;
+		if (cb) {
+			cb(j->ctx, j->result, j->bits, j->why); /* the bitmap is the callee's now */
+			j->bits = NULL;
+		}
+		free(j->bits);
+		free(j);
+	}
 }

@@ -113,11 +113,19 @@ int disk_state_decode(const uint8_t *buf, size_t len, uint64_t region_count, uin
 		      size_t bits_len, char *why, size_t why_len);
 
 /**
- * Read and decode @path. Synchronous: used only at a reconnect RESUME, on a file of at most
- * disk_state_size() bytes in the local state directory. -ENOENT when there is none.
+ * Read and decode @path (synchronous: the state writer's worker runs it for
+ * disk_state_load_submit; tools and tests may call it). -ENOENT when there is none.
  */
 int disk_state_load(const char *path, uint64_t region_count, uint8_t *bits, size_t bits_len,
 		    char *why, size_t why_len);
+
+#define DISK_STATE_WHY_MAX 160u
+/**
+ * Result of a load: @error 0 with @bits (ceil(regions/8) bytes, ownership passed to the
+ * callee), or -errno (-ENOENT: no file; -EINVAL, -ESTALE: see disk_state_decode) with @bits
+ * NULL; @why is the one-line reason or summary, valid during the call.
+ */
+typedef void (*disk_state_load_cb)(void *ctx, int error, uint8_t *bits, const char *why);
 
 /** One worker thread that writes state files atomically (tmp, fsync, rename, dir fsync). */
 int disk_state_writer_create(struct disk_state_writer **out);
@@ -138,5 +146,18 @@ int disk_state_submit_bits(struct disk_state_writer *w, const char *path, uint64
 			   uint8_t *bits);
 /** Writes that failed since the last call (and the last error), for the loop to report. */
 unsigned int disk_state_take_errors(struct disk_state_writer *w, int *last_error);
+/**
+ * Queue a load of @path for @region_count regions on the writer's thread, after every write
+ * queued before it (a reconnect RESUME reads a 2^31-region file off the loop). @cb runs from
+ * disk_state_complete on the loop thread. 0 or -errno.
+ */
+int disk_state_load_submit(struct disk_state_writer *w, const char *path, uint64_t region_count,
+			   disk_state_load_cb cb, void *ctx);
+/** No callback will run for the loads of @ctx (queued, running or done). */
+void disk_state_load_cancel(struct disk_state_writer *w, const void *ctx);
+/** The fd the loop polls (POLLIN): a load is done. */
+int disk_state_event_fd(const struct disk_state_writer *w);
+/** Run the callbacks of finished loads (loop thread). */
+void disk_state_complete(struct disk_state_writer *w);
 
 #endif /* CMLOG_DAEMON_DISK_H */

@@ -442,6 +442,16 @@ static void send_reply(void *ctx, const struct ulog_msg *req, int error, const v
 		       req->seq, error, len);
 }
 
+/* A sync state file read (a reconnect RESUME) is done: its log's resume goes on. */
+static int32_t state_fd_cb(int32_t fd, int32_t revents, void *data)
+{
+	struct daemon *d = data;
+
+	disk_state_complete(d->state_writer);
+	kick(d);
+	return 0;
+}
+
 static int32_t kern_fd_cb(int32_t fd, int32_t revents, void *data)
 {
 	struct daemon *d = data;
@@ -1136,6 +1146,12 @@ int main(int argc, char **argv)
 	env.record = on_record;
 	env.record_ctx = &d;
 	r = disk_state_writer_create(&d.state_writer);
+	if (r == 0 && qb_loop_poll_add(d.loop, QB_LOOP_HIGH, disk_state_event_fd(d.state_writer),
+				       POLLIN, &d, state_fd_cb) != 0) {
+		disk_state_writer_destroy(d.state_writer);
+		d.state_writer = NULL;
+		r = -ENOMEM;
+	}
 	if (r)
 		qb_log(LOG_WARNING,
 		       "cannot start the sync state writer (%s): a daemon restart will not keep "
@@ -1222,6 +1238,8 @@ err_table:
 		mlog_table_destroy(d.table);
 err_loop:
 	/* After the table: its last sync state files are written before we exit. */
+	if (d.state_writer)
+		qb_loop_poll_del(d.loop, disk_state_event_fd(d.state_writer));
 	disk_state_writer_destroy(d.state_writer);
 	qb_loop_destroy(d.loop);
 err_pid:

@@ -94,6 +94,7 @@ struct mlog {
 	uint64_t requests;
 	uint64_t hot_requests;
 	bool reconnected;    /* created by a reconnect CTR: the kernel outlived a daemon */
+	bool state_loading;  /* MLOG_READING: its sync state file is being read off the loop */
 	uint64_t ss_count;   /* sync count in the last state file queued (SS_NONE: none) */
 	uint64_t ss_changed; /* ms when the sync count first differed from ss_count */
 	bool ss_changing;
@@ -392,6 +393,14 @@ static void drop_transport(struct mlog *m)
 	m->transport_down = false;
 }
 
+/* No load of the state file may call back into @m any more (freed or resume given up). */
+static void cancel_sync_state_load(struct mlog *m)
+{
+	if (m->state_loading && m->t->env.state_writer)
+		disk_state_load_cancel(m->t->env.state_writer, m);
+	m->state_loading = false;
+}
+
 static void mlog_free(struct mlog *m, int error)
 {
 	struct mlog_table *t = m->t;
@@ -405,6 +414,7 @@ static void mlog_free(struct mlog *m, int error)
 	free(m->image);
 	free(m->sync_image);
 	free(m->saved_clean);
+	cancel_sync_state_load(m);
 	free(m);
 }
 
@@ -619,67 +629,84 @@ static void check_persist(struct mlog *m, uint64_t now_ms)
  *
  * Without a valid file the behaviour stays conservative, with a warning.
  */
-static void apply_persisted_sync(struct mlog *m)
+static void warn_no_sync_state(const struct mlog *m, int r, const char *why)
 {
-	char path[DISK_STATE_PATH_MAX], why[160];
-	uint64_t n = m->args.region_count, i, added = 0;
-	size_t bytes = (size_t)((n + 7) / 8);
-	uint8_t *bits;
-	int r;
-
-	if (!m->reconnected)
-		return;
-	m->reconnected = false;
-	if (m->args.sync == RLOG_SYNC_NONE)
-		return; /* everything is in sync anyway */
-	if (!m->t->env.state_dir ||
-	    disk_state_path(m->t->env.state_dir, m->uuid, path, sizeof(path)) != 0) {
-		r = -ENOENT;
-		snprintf(why, sizeof(why), "no state directory");
-		goto conservative;
-	}
-	bits = calloc(1, bytes + 1);
-	if (!bits) {
-		r = -ENOMEM;
-		snprintf(why, sizeof(why), "out of memory");
-		goto conservative;
-	}
-	r = disk_state_load(path, n, bits, bytes, why, sizeof(why));
-	if (r) {
-		free(bits);
-		goto conservative;
-	}
-	/*
-	 * The file's in-sync regions stay in sync, but only the log device's image says which
-	 * are clean: the live kernel may still write a region the file records in sync, so it
-	 * must not read clean (a crash now must resync it). sync := clean OR file, clean := disk.
-	 */
-	for (i = 0; i < n; i += 8) {
-		/* byte steps: a 2^31-region log must not stall the loop here */
-		uint8_t b = bits[i / 8], c = 0;
-
-		if (m->image && i < m->image_regions)
-			c = m->image[i / 8] & byte_mask(m->image_regions - i);
-		added += (uint64_t)__builtin_popcount(
-			(unsigned)(b & (uint8_t)~c & byte_mask(n - i)));
-	}
-	free(m->sync_image);
-	m->sync_image = bits;
-	m->sync_image_regions = n;
-	/* "sync" would force a full resync the live kernel never asks for: use the file. */
-	m->ss_use_image = true;
-	qb_log(LOG_NOTICE,
-	       "log %s/%llx: reconnect after a daemon restart: sync state from %s (%s); %llu "
-	       "dirty regions kept in sync (and dirty)",
-	       m->uuid, (unsigned long long)m->luid, path, why, (unsigned long long)added);
-	return;
-conservative:
 	qb_log(LOG_WARNING,
 	       "log %s/%llx: reconnect after a daemon restart without a usable sync state file "
 	       "(%s%s%s): dirty regions are out of sync and the kernel will not resync them "
 	       "until the next mirror resume (suspend + resume the device)",
 	       m->uuid, (unsigned long long)m->luid, r == -ENOENT ? "none: " : "", why,
 	       r == -ESTALE ? ", ignored" : "");
+}
+
+static void resume_read_done(struct mlog *m, const char *why)
+{
+	set_state(m, MLOG_RESUMING, why);
+	start_group(m);
+	kick(m->t);
+}
+
+/* The state writer's thread has read the file (disk_state_load_submit). */
+static void on_sync_state(void *ctx, int r, uint8_t *bits, const char *why)
+{
+	struct mlog *m = ctx;
+
+	m->state_loading = false;
+	if (m->state != MLOG_READING) {
+		free(bits);
+		return;
+	}
+	if (r) {
+		warn_no_sync_state(m, r, why);
+	} else {
+		/*
+		 * The file's in-sync regions stay in sync, but only the log device's image says
+		 * which are clean: the live kernel may still write a region the file records in
+		 * sync, so it must not read clean (a crash now must resync it). sync := clean OR
+		 * file, clean := disk (rlog_resume_master_sync, at the group's start).
+		 */
+		free(m->sync_image);
+		m->sync_image = bits;
+		m->sync_image_regions = m->args.region_count;
+		/* "sync" would force a full resync the live kernel never asks for: use the file. */
+		m->ss_use_image = true;
+		qb_log(LOG_NOTICE,
+		       "log %s/%llx: reconnect after a daemon restart: sync state from its file "
+		       "(%s); "
+		       "regions dirty on the log but in sync there stay in sync (and dirty)",
+		       m->uuid, (unsigned long long)m->luid, why);
+	}
+	resume_read_done(m, "sync state read");
+}
+
+/*
+ * At a reconnect RESUME: queue the read of the state file on the state writer's thread (a
+ * 2^31-region file is 256 MiB: never on the loop). true: the resume goes on in
+ * on_sync_state; false: go on now (nothing to read, or conservative, with a warning).
+ */
+static bool load_persisted_sync(struct mlog *m)
+{
+	char path[DISK_STATE_PATH_MAX];
+	int r;
+
+	if (!m->reconnected)
+		return false;
+	m->reconnected = false;
+	if (m->args.sync == RLOG_SYNC_NONE)
+		return false; /* everything is in sync anyway */
+	if (!m->t->env.state_dir || !m->t->env.state_writer ||
+	    disk_state_path(m->t->env.state_dir, m->uuid, path, sizeof(path)) != 0) {
+		warn_no_sync_state(m, -ENOENT, "no state directory");
+		return false;
+	}
+	r = disk_state_load_submit(m->t->env.state_writer, path, m->args.region_count,
+				   on_sync_state, m);
+	if (r) {
+		warn_no_sync_state(m, r, strerror(-r));
+		return false;
+	}
+	m->state_loading = true;
+	return true;
 }
 
 /* The device is gone (DTR of the last instance of its uuid): so is its state file. */
@@ -771,10 +798,9 @@ static void on_disk_read(void *ctx, const struct disk_read_result *res)
 	}
 	m->image_regions = m->image ? n : 0;
 	keep_failed_marks(m);
-	apply_persisted_sync(m);
-	set_state(m, MLOG_RESUMING, "disk read");
-	start_group(m);
-	kick(m->t);
+	if (load_persisted_sync(m))
+		return; /* on_sync_state goes on */
+	resume_read_done(m, "disk read");
 }
 
 /* The clean bits a core log starts from: its own at the last suspend, or a reloaded twin's. */
@@ -883,7 +909,10 @@ static void do_resume(struct mlog *m, const struct ulog_msg *msg)
 		return;
 	}
 	take_core_image(m);
-	apply_persisted_sync(m);
+	if (load_persisted_sync(m)) {
+		set_state(m, MLOG_READING, "RESUME: reading the sync state file");
+		return; /* on_sync_state goes on */
+	}
 	set_state(m, MLOG_RESUMING, "RESUME");
 	start_group(m);
 }
@@ -1441,6 +1470,7 @@ void mlog_table_request(struct mlog_table *t, const struct ulog_msg *msg)
 		}
 		if (m->state == MLOG_READING || m->state == MLOG_RESUMING) {
 			/* Suspended before the resume finished: give the resume up. */
+			cancel_sync_state_load(m);
 			fail_list(t, &m->resumes, -EINTR);
 			fail_list(t, &m->held, -ESRCH);
 			m->want_leave = true;
