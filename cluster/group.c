@@ -655,15 +655,6 @@ static void local_mark(struct group *g, uint64_t r)
 	    !clear_in_flight(g, r))
 		return;
 	rset_add(&g->pend_marks, r);
-	/*
-	 * Eager commit: when no commit of ours is on its way, the mark leaves in this loop pass
-	 * instead of with the FLUSH that follows it. The kernel sends MARK and FLUSH as two
-	 * synchronous requests, so the agreed delivery now overlaps the FLUSH's round trip, and
-	 * the FLUSH waits for a commit already sent (flush_arrive). While a commit of ours is in
-	 * flight, marks wait for their FLUSH and leave together (group commit, as before).
-	 */
-	if (g->commit_deliv == g->commit_sent)
-		g->commit_queued = true;
 }
 
 static void local_clear(struct group *g, uint64_t r)
