@@ -521,6 +521,7 @@ static struct json_object *log_to_json(const struct ctl_log_info *l, struct jb *
 	jadd(b, o, "pending_requests", json_object_new_uint64(l->pending_requests));
 	jadd(b, o, "synced", json_object_new_boolean(l->synced));
 	jadd(b, o, "commits_sent", json_object_new_uint64(l->commits_sent));
+	jadd(b, o, "rejected_messages", json_object_new_uint64(l->rejected_messages));
 	jadd(b, o, "requests", json_object_new_uint64(l->requests));
 	jadd(b, o, "hot_requests", json_object_new_uint64(l->hot_requests));
 	if (l->has_digest) {

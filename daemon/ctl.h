@@ -131,12 +131,13 @@ struct ctl_log_info {
 	const uint32_t *members;
 	uint32_t n_marks;
 	const struct ctl_node_marks *marks;
-	bool has_digest;       /**< digest is valid (the replica exists) */
-	uint64_t digest;       /**< rlog_digest() of the replica: "digest" as 16 hex digits */
-	uint64_t commits_sent; /**< group_status.commits_sent */
-	bool synced;	       /**< group_status.synced */
-	uint64_t requests;     /**< kernel requests handled for this instance */
-	uint64_t hot_requests; /**< of which hot-path ones (not in the flight recorder) */
+	bool has_digest;	    /**< digest is valid (the replica exists) */
+	uint64_t digest;	    /**< rlog_digest() of the replica: "digest" as 16 hex digits */
+	uint64_t commits_sent;	    /**< group_status.commits_sent */
+	uint64_t rejected_messages; /**< group_status.bad_messages: cluster messages rejected */
+	bool synced;		    /**< group_status.synced */
+	uint64_t requests;	    /**< kernel requests handled for this instance */
+	uint64_t hot_requests;	    /**< of which hot-path ones (not in the flight recorder) */
 };
 
 struct ctl_member {

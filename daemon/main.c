@@ -862,6 +862,7 @@ static void fill_log(void *ctx, const struct mlog_info *i)
 		l.n_members = i->group.n_members;
 		l.members = i->group.members;
 		l.commits_sent = i->group.commits_sent;
+		l.rejected_messages = i->group.bad_messages;
 		l.synced = i->group.synced;
 	}
 	for (k = 0; k < i->n_marks && k < GROUP_MAX_MEMBERS; k++) {

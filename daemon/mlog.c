@@ -99,10 +99,18 @@ struct mlog {
 	uint64_t ss_changed; /* ms when the sync count first differed from ss_count */
 	bool ss_changing;
 	bool ss_use_image; /* reconnect with a state file: master resume uses the image */
+	/* rejected cluster messages: a flooding peer must not flood the log (bad_message) */
+	uint64_t bad_window;	     /* ms when the current window began */
+	unsigned int bad_lines;	     /* lines written in it */
+	unsigned int bad_suppressed; /* rejected messages not written since the last line */
+	uint64_t bad_last_node;
 };
 
 #define SS_NONE	       UINT64_MAX
 #define SS_DEBOUNCE_MS 5000u
+/* At most BAD_LOG_BURST lines on rejected messages per BAD_LOG_WINDOW_MS and log. */
+#define BAD_LOG_BURST	  5u
+#define BAD_LOG_WINDOW_MS 10000u
 
 struct mlog_table {
 	struct mlog_env env;
@@ -1010,6 +1018,45 @@ static int g_disk_write(void *ctx, uint64_t cookie, const uint8_t *buf, uint64_t
 	return r;
 }
 
+/* The summary of the rejected messages a window did not write, when it ends. */
+static void bad_message_summary(struct mlog *m, uint64_t now_ms)
+{
+	if (now_ms - m->bad_window < BAD_LOG_WINDOW_MS)
+		return;
+	if (m->bad_suppressed) {
+		qb_log(LOG_WARNING,
+		       "log %s: rejected %u more messages (the last from node %llu) in %u s",
+		       m->uuid, m->bad_suppressed, (unsigned long long)m->bad_last_node,
+		       (unsigned int)((now_ms - m->bad_window) / 1000));
+		record(m->t, MLOG_REC_ERROR, m->uuid, "rejected %u more messages (last node %llu)",
+		       m->bad_suppressed, (unsigned long long)m->bad_last_node);
+	}
+	m->bad_window = now_ms;
+	m->bad_lines = 0;
+	m->bad_suppressed = 0;
+}
+
+/*
+ * GROUP_EV_BAD_MESSAGE: one line per rejected message, but at most BAD_LOG_BURST per
+ * BAD_LOG_WINDOW_MS; the rest are counted and summed up when the window ends (at the next
+ * rejected message or tick after it). The group drops every such message either way.
+ */
+static void bad_message(struct mlog *m, uint64_t node)
+{
+	bad_message_summary(m, m->t->now_ms);
+	m->bad_last_node = node;
+	if (m->bad_lines >= BAD_LOG_BURST) {
+		m->bad_suppressed++;
+		return;
+	}
+	m->bad_lines++;
+	qb_log(LOG_WARNING, "log %s: rejected a message from node %llu%s", m->uuid,
+	       (unsigned long long)node,
+	       m->bad_lines == BAD_LOG_BURST ? " (more are counted, not logged, for a while)" : "");
+	record(m->t, MLOG_REC_ERROR, m->uuid, "rejected a message from node %llu",
+	       (unsigned long long)node);
+}
+
 /* GROUP_EV_INCOMPATIBLE: loud, naming the node, what it sent and what we speak. */
 static void log_incompatible(struct mlog *m, uint64_t arg)
 {
@@ -1058,10 +1105,7 @@ static void g_event(void *ctx, enum group_event ev, uint64_t arg)
 		       (unsigned long long)arg);
 		break;
 	case GROUP_EV_BAD_MESSAGE:
-		qb_log(LOG_WARNING, "log %s: rejected a message from node %llu", m->uuid,
-		       (unsigned long long)arg);
-		record(m->t, MLOG_REC_ERROR, m->uuid, "rejected a message from node %llu",
-		       (unsigned long long)arg);
+		bad_message(m, arg);
 		break;
 	case GROUP_EV_DISK_FAILED:
 		qb_log(LOG_ERR, "log %s: log device failed", m->uuid);
@@ -1653,6 +1697,8 @@ void mlog_table_tick(struct mlog_table *t, uint64_t now_ms)
 		if (m->group)
 			group_tick(m->group, now_ms);
 		check_persist(m, now_ms);
+		if (m->bad_suppressed)
+			bad_message_summary(m, now_ms);
 	}
 	if (t->env.state_writer) {
 		failed = disk_state_take_errors(t->env.state_writer, &err);

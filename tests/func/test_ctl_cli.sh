@@ -133,7 +133,7 @@ jcheck 'j["api_version"]==1 and j["command"]=="status" and j["corosync"]["quorat
 jcheck 'isinstance(j["corosync"]["ring_id"], str) and __import__("re").fullmatch(r"1\.[0-9]+", j["corosync"]["ring_id"])'
 jcheck 'set(j["daemon"])>={"version","pid","node_id","uptime_s","log_level"} and j["daemon"]["node_id"]==1'
 jcheck 'len(j["logs"])==2 and [l["uuid"] for l in j["logs"]]==["'"$RA"'","'"$RB"'"]'
-jcheck 'set(j["logs"][0])=={"uuid","luid","type","state","region_size","region_count","sync_count","sync_percent","in_sync","recovering","disk_state","writer","protocol_version","gen","pending_requests","synced","commits_sent","requests","hot_requests","digest","members","marks"}'
+jcheck 'set(j["logs"][0])=={"uuid","luid","type","state","region_size","region_count","sync_count","sync_percent","in_sync","recovering","disk_state","writer","protocol_version","gen","pending_requests","synced","commits_sent","rejected_messages","requests","hot_requests","digest","members","marks"}'
 jcheck 'j["logs"][0]["requests"]>=4 and j["logs"][0]["hot_requests"]==2'
 jcheck 'j["logs"][0]["marks"]==[{"node_id":1,"regions":2}] and j["logs"][0]["members"]==[1] and j["logs"][0]["synced"] is True and len(j["logs"][0]["digest"])==16'
 jcheck 'j["logs"][0]["region_count"]==128 and j["logs"][0]["region_size"]==4096 and j["logs"][0]["sync_percent"]==100.0 and j["logs"][0]["recovering"] is None'
@@ -313,7 +313,7 @@ jcheck 'j["api_version"]==1 and j["command"]=="status" and j["corosync"]["quorat
 jcheck 'set(j["daemon"])>={"version","pid","node_id","uptime_s","log_level"}'
 jcheck 'len(j["logs"])==3 and j["logs"][1]["sync_percent"]==40.0 and j["logs"][1]["recovering"]=={"region":400,"node_id":2}'
 jcheck 'j["logs"][0]["disk_state"]=="A" and j["logs"][1]["disk_state"] is None and j["logs"][1]["marks"][0]=={"node_id":1,"regions":3}'
-jcheck 'set(j["logs"][0])=={"uuid","luid","type","state","region_size","region_count","sync_count","sync_percent","in_sync","recovering","disk_state","writer","protocol_version","gen","pending_requests","synced","commits_sent","requests","hot_requests","digest","members","marks"}'
+jcheck 'set(j["logs"][0])=={"uuid","luid","type","state","region_size","region_count","sync_count","sync_percent","in_sync","recovering","disk_state","writer","protocol_version","gen","pending_requests","synced","commits_sent","rejected_messages","requests","hot_requests","digest","members","marks"}'
 expect 0 $C status -j --cluster
 jcheck 'j["command"]=="cluster" and [n["node_id"] for n in j["nodes"]]==[1,2,3] and j["nodes"][2]["status"] is None and j["nodes"][2]["reachable"] is False'
 expect 0 $C logs -j

@@ -143,6 +143,7 @@ static void test_builders(void **state)
 				 .has_digest = true,
 				 .digest = 0x0123456789abcdefull,
 				 .commits_sent = 7,
+				 .rejected_messages = 2,
 				 .synced = true,
 				 .n_members = 2,
 				 .members = mem,
@@ -164,6 +165,7 @@ static void test_builders(void **state)
 	l.has_digest = false;
 	l.synced = false;
 	l.commits_sent = 0;
+	l.rejected_messages = 0;
 	assert_int_equal(ctl_status_add_log(o, &l), 0);
 	assert_string_equal(
 		js(o),
@@ -174,7 +176,8 @@ static void test_builders(void **state)
 		"\"region_count\":3,\"sync_count\":1,\"sync_percent\":33.33,"
 		"\"in_sync\":false,\"recovering\":{\"region\":1,\"node_id\":3},"
 		"\"disk_state\":\"D\",\"writer\":3,\"protocol_version\":2,\"gen\":8,"
-		"\"pending_requests\":1,\"synced\":true,\"commits_sent\":7,\"requests\":0,\"hot_"
+		"\"pending_requests\":1,\"synced\":true,\"commits_sent\":7,\"rejected_messages\":2,"
+		"\"requests\":0,\"hot_"
 		"requests\":0,"
 		"\"digest\":\"0123456789abcdef\",\"members\":[1,3],\"marks\":[{\"node_id\":1,"
 		"\"regions\":5}]},{\"uuid\":\"V\",\"luid\":4,\"type\":\"core\","
@@ -182,7 +185,8 @@ static void test_builders(void **state)
 		"\"sync_count\":3,\"sync_percent\":100.00,\"in_sync\":true,"
 		"\"recovering\":null,\"disk_state\":null,\"writer\":3,"
 		"\"protocol_version\":2,\"gen\":8,\"pending_requests\":1,\"synced\":false,"
-		"\"commits_sent\":0,\"requests\":0,\"hot_requests\":0,\"digest\":null,\"members\":["
+		"\"commits_sent\":0,\"rejected_messages\":0,\"requests\":0,\"hot_requests\":0,"
+		"\"digest\":null,\"members\":["
 		"],"
 		"\"marks\":[]}]}");
 	l.uuid = NULL;

@@ -416,6 +416,63 @@ static void test_excluded_self_rejoins(void **state)
 	mlog_table_destroy(t);
 }
 
+struct rec_seen {
+	unsigned int rejected, summaries;
+	char last[192];
+};
+
+static void on_rec(void *ctx, enum mlog_record kind, const char *uuid, const char *text)
+{
+	struct rec_seen *rs = ctx;
+
+	(void)uuid;
+	if (kind != MLOG_REC_ERROR)
+		return;
+	if (strstr(text, "rejected a message"))
+		rs->rejected++;
+	else if (strstr(text, "more messages"))
+		rs->summaries++;
+	snprintf(rs->last, sizeof(rs->last), "%s", text);
+}
+
+/* A peer that floods rejected messages gets a bounded number of log lines, then a count. */
+static void test_bad_message_rate_limit(void **state)
+{
+	struct rec_seen rs = {0};
+	struct mlog_env env;
+	struct mlog_table *t;
+	struct group *g;
+	int i;
+
+	(void)state;
+	memset(&env, 0, sizeof(env));
+	env.transport = &fake_transport;
+	env.reply = sink;
+	env.record = on_rec;
+	env.record_ctx = &rs;
+	assert_int_equal(mlog_table_create(&t, &env), 0);
+	n_replies = 0;
+	last_group = NULL;
+	ctr_core(t, 1, "1000 clustered-core 8");
+	resume(t, 1);
+	g = last_group;
+	mlog_table_tick(t, 100000);
+	for (i = 0; i < 20; i++)
+		g->ops->event(g->ctx, GROUP_EV_BAD_MESSAGE, 4);
+	assert_int_equal(rs.rejected, 5);
+	assert_int_equal(rs.summaries, 0);
+	mlog_table_tick(t, 105000); /* the window is still open */
+	assert_int_equal(rs.summaries, 0);
+	mlog_table_tick(t, 110000); /* it ended: one line counts the 15 others */
+	assert_int_equal(rs.summaries, 1);
+	assert_non_null(strstr(rs.last, "rejected 15 more messages (last node 4)"));
+	mlog_table_tick(t, 120000); /* nothing suppressed since: no further summary */
+	assert_int_equal(rs.summaries, 1);
+	g->ops->event(g->ctx, GROUP_EV_BAD_MESSAGE, 5); /* a new window writes again */
+	assert_int_equal(rs.rejected, 6);
+	mlog_table_destroy(t);
+}
+
 static void test_unknown_log(void **state)
 {
 	static const uint32_t r_types[] = {
@@ -976,6 +1033,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unknown_log),
 		cmocka_unit_test(test_excluded_self_rejoins),
+		cmocka_unit_test(test_bad_message_rate_limit),
 		cmocka_unit_test(test_ctr_and_local_answers),
 		cmocka_unit_test(test_resume_and_routing),
 		cmocka_unit_test(test_suspend_reload),
