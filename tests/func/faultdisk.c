@@ -1,10 +1,17 @@
 /*
- * faultdisk: an LD_PRELOAD shim that makes cmlogd's log device fail on demand, for the
- * functional tests of the disk-error paths (tests/func/test_single_diskfault.sh,
- * tests/func/test_cluster_diskfault.sh).
+ * faultdisk: an LD_PRELOAD shim that makes cmlogd's log device, or its sync state files,
+ * fail on demand, for the functional tests of the disk-error paths
+ * (tests/func/test_single_diskfault.sh, tests/func/test_cluster_diskfault.sh,
+ * tests/func/test_single_statefault.sh).
  *
  *   LD_PRELOAD=tests/func/faultdisk.so CMLOG_FAULT_PATH=<device or file>
  *   CMLOG_FAULT_CTL=<control file> cmlogd ...
+ *   LD_PRELOAD=tests/func/faultdisk.so CMLOG_FAULT_STATE_DIR=<state directory>
+ *   CMLOG_FAULT_CTL=<control file> cmlogd ...
+ *
+ * With CMLOG_FAULT_STATE_DIR the targets are the sync state files in that directory (names
+ * "sync-*", the temporary "*.tmp" included) and the shim also wraps write and read, which the
+ * state writer uses (without it those two pass straight through).
  *
  * Owns: nothing but its interposed calls. It wraps the calls daemon/disk.c makes on the log
  * device (pread, pwrite, fdatasync: the worker thread, O_DIRECT) and their aliases a build
@@ -68,20 +75,38 @@ static void *real(const char *name)
 	return p;
 }
 
-/* Is @fd the device under test? Asked at every call: fd numbers are reused. */
+/* Is @path a sync state file in CMLOG_FAULT_STATE_DIR? */
+static int is_state_file(const char *path)
+{
+	const char *dir = getenv("CMLOG_FAULT_STATE_DIR");
+	char canon[PATH_MAX];
+	size_t n;
+
+	if (!dir || !dir[0] || !realpath(dir, canon))
+		return 0;
+	n = strlen(canon);
+	return !strncmp(path, canon, n) && !strncmp(path + n, "/sync-", 6) &&
+	       !strchr(path + n + 1, '/');
+}
+
+/* Is @fd the device (or a state file) under test? Asked at every call: fd numbers are reused. */
 static int is_target(int fd)
 {
 	const char *want = getenv("CMLOG_FAULT_PATH");
 	char link[64], got[PATH_MAX], canon[PATH_MAX];
 	ssize_t n;
 
-	if (!want || !want[0] || fd < 0)
+	if (fd < 0)
 		return 0;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, got, sizeof(got) - 1);
 	if (n <= 0)
 		return 0;
 	got[n] = '\0';
+	if (is_state_file(got))
+		return 1;
+	if (!want || !want[0])
+		return 0;
 	if (!strcmp(got, want))
 		return 1;
 	/* the test may name the device through a symlink or a relative path */
@@ -302,4 +327,60 @@ int fsync(int fd)
 	if (!fn)
 		fn = (sync_fn)real("fsync");
 	return fault_sync("fsync", fn, fd);
+}
+
+/*
+ * write and read: only the state writer's calls on state files are faulted; without
+ * CMLOG_FAULT_STATE_DIR these pass through without looking at the fd (the log device uses
+ * pread/pwrite, above). The offset a report names is the file position.
+ */
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef ssize_t (*read_fn)(int, void *, size_t);
+
+static int state_faults(void)
+{
+	const char *dir = getenv("CMLOG_FAULT_STATE_DIR");
+
+	return dir && dir[0];
+}
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	static write_fn fn;
+	ssize_t f;
+
+	if (!fn)
+		fn = (write_fn)real("write");
+	if (!state_faults() || fd <= 2)
+		return fn(fd, buf, len);
+	f = write_fault("write", fd, &len, lseek(fd, 0, SEEK_CUR));
+	if (f < 0)
+		return -1;
+	if (f > 0 && len == 0) {
+		/* less than one block: a short write of nothing is an I/O error for write(2) */
+		errno = EIO;
+		return -1;
+	}
+	return fn(fd, buf, len);
+}
+
+ssize_t read(int fd, void *buf, size_t len)
+{
+	static read_fn fn;
+
+	if (!fn)
+		fn = (read_fn)real("read");
+	if (!state_faults() || fd <= 2)
+		return fn(fd, buf, len);
+	switch (mode_of(fd)) {
+	case FD_EIO_READ:
+		report("read", fd, len, lseek(fd, 0, SEEK_CUR), "EIO");
+		errno = EIO;
+		return -1;
+	case FD_SHORT_READ:
+		report("read", fd, len, lseek(fd, 0, SEEK_CUR), "end of file (0)");
+		return 0;
+	default:
+		return fn(fd, buf, len);
+	}
 }
