@@ -24,7 +24,9 @@
  *
  * Writes (the hot path). MARK and CLEAR are acknowledged locally at once and kept in this
  * node's pending set; a FLUSH (plain, or integrated with regions to mark) is answered only
- * when every mark it covers is committed. All FLUSHes of a log pending at the same time leave
+ * when every mark it covers is committed. A MARK that needs a message while no own commit
+ * of the log is in flight leaves at once, in the loop pass that received it (eager commit:
+ * the agreed delivery overlaps the kernel's FLUSH round trip). All FLUSHes of a log pending at the same time leave
  * as ONE commit message carrying this node's pending marks and the clears leaving the activity
  * set (group commit; see "Hot regions"); while a send is refused with -EAGAIN (CPG
  * back-pressure), new FLUSHes join the unsent message.

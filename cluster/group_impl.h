@@ -131,7 +131,9 @@ struct group {
 	uint64_t commit_sent;  /* last own commit id sent */
 	uint64_t commit_deliv; /* last own commit id delivered */
 	uint64_t marks_sent;   /* last own commit id sent that carried marks */
-	uint64_t own_gen;      /* disk: generation after our last delivered commit */
+	/* FLUSHes completed by the last delivered own commit with marks (eager commit) */
+	size_t last_batch;
+	uint64_t own_gen; /* disk: generation after our last delivered commit */
 	uint64_t now_ms;
 	DARRAY(struct waiter) waiters;
 

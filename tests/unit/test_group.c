@@ -214,6 +214,99 @@ static void test_flush_commit(void **state)
 	group_destroy(g);
 }
 
+static void regions_req(struct group *g, uint64_t token, enum group_req_type t, uint64_t region)
+{
+	struct group_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.token = token;
+	q.type = t;
+	q.regions[0] = region;
+	q.n_regions = 1;
+	group_request(g, &q);
+}
+
+/*
+ * Eager commit: a MARK that needs a message leaves in the same loop pass when no commit of
+ * ours is in flight, and its FLUSH waits for that commit without sending another; while one
+ * is in flight, marks wait for their FLUSH (group commit).
+ */
+static void test_eager_commit(void **state)
+{
+	struct loop l;
+	struct group *g = one(&l, GROUP_LOG_CORE);
+	struct group_status st;
+
+	(void)state;
+	deliver_all(g, &l);
+	regions_req(g, 20, GROUP_REQ_MARK, 3);
+	assert_int_equal(l.replies, 1); /* MARK is acknowledged at once */
+	assert_true(group_wants_pump(g));
+	group_pump(g);
+	assert_int_equal(l.n, 1); /* the commit left before the FLUSH */
+	req(g, 21, GROUP_REQ_FLUSH, 0);
+	group_pump(g);
+	assert_int_equal(l.n, 1);	/* the FLUSH sent nothing more */
+	assert_int_equal(l.replies, 1); /* and is not answered before the delivery */
+	deliver_all(g, &l);
+	assert_int_equal(l.replies, 2);
+	assert_int_equal(l.last_token, 21);
+	assert_int_equal(l.last.error, 0);
+	assert_true(rlog_node_marked(group_rlog(g), 1, 3));
+	group_get_status(g, &st);
+	assert_int_equal(st.commits_sent, 1);
+
+	/* a commit of ours in flight: the next marks wait for their FLUSH */
+	regions_req(g, 22, GROUP_REQ_MARK, 4);
+	group_pump(g);
+	assert_int_equal(l.n, 1); /* region 4 left eagerly, undelivered */
+	regions_req(g, 23, GROUP_REQ_MARK, 5);
+	group_pump(g);
+	assert_int_equal(l.n, 1); /* region 5 waits */
+	assert_false(group_wants_pump(g));
+	req(g, 24, GROUP_REQ_FLUSH, 0);
+	group_pump(g);
+	assert_int_equal(l.n, 2); /* the FLUSH sent region 5 */
+	assert_int_equal(l.replies, 4);
+	deliver_all(g, &l);
+	assert_int_equal(l.replies, 5);
+	assert_int_equal(l.last_token, 24);
+	assert_true(rlog_node_marked(group_rlog(g), 1, 4));
+	assert_true(rlog_node_marked(group_rlog(g), 1, 5));
+	group_get_status(g, &st);
+	assert_int_equal(st.commits_sent, 3);
+	/* a MARK of a region already committed for us needs no message at all */
+	regions_req(g, 25, GROUP_REQ_MARK, 5);
+	group_pump(g);
+	assert_int_equal(l.n, 0);
+	req(g, 26, GROUP_REQ_FLUSH, 0);
+	assert_int_equal(l.replies, 7);
+
+	/* several writers: once a commit completed two FLUSHes, marks wait for their FLUSH */
+	regions_req(g, 27, GROUP_REQ_MARK, 6);
+	regions_req(g, 28, GROUP_REQ_MARK, 7);
+	req(g, 29, GROUP_REQ_FLUSH, 0);
+	req(g, 30, GROUP_REQ_FLUSH, 0);
+	deliver_all(g, &l);
+	assert_int_equal(l.replies, 11);
+	group_get_status(g, &st);
+	assert_int_equal(st.commits_sent, 4); /* one commit for both */
+	regions_req(g, 31, GROUP_REQ_MARK, 8);
+	group_pump(g);
+	assert_int_equal(l.n, 0); /* not eager */
+	req(g, 32, GROUP_REQ_FLUSH, 0);
+	group_pump(g);
+	assert_int_equal(l.n, 1);
+	deliver_all(g, &l);
+	assert_int_equal(l.replies, 13);
+	/* that commit completed one FLUSH: a single writer again, eager again */
+	regions_req(g, 33, GROUP_REQ_MARK, 9);
+	group_pump(g);
+	assert_int_equal(l.n, 1);
+	deliver_all(g, &l);
+	group_destroy(g);
+}
+
 static void test_disk_writer(void **state)
 {
 	struct loop l;
@@ -262,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_create_args),
 		cmocka_unit_test(test_resume_and_local_answers),
 		cmocka_unit_test(test_flush_commit),
+		cmocka_unit_test(test_eager_commit),
 		cmocka_unit_test(test_disk_writer),
 	};
 
