@@ -923,16 +923,32 @@ queued:
 	pthread_mutex_unlock(&w->lock);
 }
 
-int disk_state_submit(struct disk_state_writer *w, const char *path, const uint8_t *buf, size_t len)
+/* A new job for @path, or NULL with *err set (-ENAMETOOLONG, -ENOMEM). */
+static struct state_job *job_new(const char *path, int *err)
 {
 	struct state_job *j;
 
-	if (strlen(path) >= DISK_STATE_PATH_MAX)
-		return -ENAMETOOLONG;
+	if (strlen(path) >= DISK_STATE_PATH_MAX) {
+		*err = -ENAMETOOLONG;
+		return NULL;
+	}
 	j = calloc(1, sizeof(*j));
-	if (!j)
-		return -ENOMEM;
+	if (!j) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	snprintf(j->path, sizeof(j->path), "%s", path);
+	return j;
+}
+
+int disk_state_submit(struct disk_state_writer *w, const char *path, const uint8_t *buf, size_t len)
+{
+	struct state_job *j;
+	int err = 0;
+
+	j = job_new(path, &err);
+	if (!j)
+		return err;
 	if (buf) {
 		j->buf = malloc(len ? len : 1);
 		if (!j->buf) {
@@ -950,21 +966,17 @@ int disk_state_submit_bits(struct disk_state_writer *w, const char *path, uint64
 			   uint8_t *bits)
 {
 	struct state_job *j;
+	int err = 0;
 
 	if (!bits || region_count == 0 || region_count > RLOG_MAX_REGIONS) {
 		free(bits);
 		return -EINVAL;
 	}
-	if (strlen(path) >= DISK_STATE_PATH_MAX) {
-		free(bits);
-		return -ENAMETOOLONG;
-	}
-	j = calloc(1, sizeof(*j));
+	j = job_new(path, &err);
 	if (!j) {
 		free(bits);
-		return -ENOMEM;
+		return err;
 	}
-	snprintf(j->path, sizeof(j->path), "%s", path);
 	j->bits = bits;
 	j->regions = region_count;
 	state_queue(w, j);
@@ -992,15 +1004,13 @@ int disk_state_load_submit(struct disk_state_writer *w, const char *path, uint64
 			   disk_state_load_cb cb, void *ctx)
 {
 	struct state_job *j;
+	int err = 0;
 
 	if (!cb || region_count == 0 || region_count > RLOG_MAX_REGIONS)
 		return -EINVAL;
-	if (strlen(path) >= DISK_STATE_PATH_MAX)
-		return -ENAMETOOLONG;
-	j = calloc(1, sizeof(*j));
+	j = job_new(path, &err);
 	if (!j)
-		return -ENOMEM;
-	snprintf(j->path, sizeof(j->path), "%s", path);
+		return err;
 	j->regions = region_count;
 	j->load = true;
 	j->cb = cb;

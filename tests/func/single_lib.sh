@@ -9,6 +9,8 @@
 #   single_driver args...       run tests/func/daemon_driver in the node
 #   single_state_file UUID      path of cmlogd's sync state file for UUID (glob match)
 #   single_wait_state UUID N    wait until that file records N regions in sync
+#   single_use_faultdisk VAR=VALUE...  from now on run cmlogd under tests/func/faultdisk.so
+#                               with these variables (skips when the shim is not built)
 # Variables: SINGLE_DIR (node dir), SINGLE_PID (cmlogd pid), SINGLE_LOG (its log).
 
 . "$top_srcdir/tests/func/cluster.sh"
@@ -30,6 +32,25 @@ single_init() {
 	cl_wait_quorate 1 || cl_fail "the node is not quorate"
 	SINGLE_DIR=$(cl_node_dir 1)
 	cl_on_cleanup 'single_dump_logs'
+}
+
+single_use_faultdisk() {
+	local shim="$top_builddir/tests/func/faultdisk.so" san_rt preload v
+	[ -f "$shim" ] || cl_skip "tests/func/faultdisk.so not built"
+	# A sanitizer build (tools/check-quality.sh) needs its runtime first in the preload list,
+	# or ASan refuses to start ("runtime does not come first"): put it ahead of the shim.
+	san_rt=$(ldd "$CMLOGD" 2>/dev/null | awk '/libasan/ { print $3; exit }')
+	preload="${san_rt:+$san_rt }$shim"
+	{
+		echo '#!/bin/bash'
+		printf 'export LD_PRELOAD=%q\n' "$preload"
+		for v in "$@"; do
+			printf 'export %s=%q\n' "${v%%=*}" "${v#*=}"
+		done
+		printf 'exec %q "$@"\n' "$CMLOGD"
+	} >"$SINGLE_DIR/cmlogd-faulty"
+	chmod +x "$SINGLE_DIR/cmlogd-faulty"
+	CMLOGD="$SINGLE_DIR/cmlogd-faulty"
 }
 
 # On failure the daemon's log is the first thing to read.

@@ -15,12 +15,6 @@
 #     the log works (the device takes writes); after the repair a suspend + resume shows A.
 set -u
 . "$top_srcdir/tests/func/single_lib.sh"
-SHIM="$top_builddir/tests/func/faultdisk.so"
-# A sanitizer build (tools/check-quality.sh) needs its runtime first in the preload list, or
-# ASan refuses to start ("runtime does not come first"): put it ahead of the shim.
-SAN_RT=$(ldd "$top_builddir/daemon/cmlogd" 2>/dev/null | awk '/libasan/ { print $3; exit }')
-PRELOAD="${SAN_RT:+$SAN_RT }$SHIM"
-[ -f "$SHIM" ] || cl_skip "tests/func/faultdisk.so not built"
 single_init
 
 DEV="$SINGLE_DIR/logdev"   # the failing device
@@ -29,17 +23,8 @@ CTL="$SINGLE_DIR/faultctl"
 truncate -s 1M "$DEV" "$DEV2" || single_fail "cannot create the log devices"
 echo ok >"$CTL"
 
-# cmlogd with the shim, through a wrapper (single_start_daemon runs "$CMLOGD").
-cat >"$SINGLE_DIR/cmlogd-faulty" <<EOF
-#!/bin/sh
-LD_PRELOAD='$PRELOAD'
-CMLOG_FAULT_PATH='$DEV'
-CMLOG_FAULT_CTL='$CTL'
-export LD_PRELOAD CMLOG_FAULT_PATH CMLOG_FAULT_CTL
-exec '$CMLOGD' "\$@"
-EOF
-chmod +x "$SINGLE_DIR/cmlogd-faulty"
-CMLOGD="$SINGLE_DIR/cmlogd-faulty"
+# cmlogd with the shim, through a wrapper (single_start_daemon runs "$CMLOGD")
+single_use_faultdisk CMLOG_FAULT_PATH="$DEV" CMLOG_FAULT_CTL="$CTL"
 single_start_daemon
 
 fault() { echo "$1" >"$CTL"; }

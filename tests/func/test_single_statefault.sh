@@ -11,11 +11,6 @@
 #     reconnect uses the file.
 set -u
 . "$top_srcdir/tests/func/single_lib.sh"
-SHIM="$top_builddir/tests/func/faultdisk.so"
-# A sanitizer build needs its runtime first in the preload list (test_single_diskfault.sh).
-SAN_RT=$(ldd "$top_builddir/daemon/cmlogd" 2>/dev/null | awk '/libasan/ { print $3; exit }')
-PRELOAD="${SAN_RT:+$SAN_RT }$SHIM"
-[ -f "$SHIM" ] || cl_skip "tests/func/faultdisk.so not built"
 single_init
 
 DEV="$SINGLE_DIR/logdev"
@@ -23,16 +18,7 @@ CTL="$SINGLE_DIR/faultctl"
 truncate -s 1M "$DEV" || single_fail "cannot create the log device"
 echo ok >"$CTL"
 
-cat >"$SINGLE_DIR/cmlogd-faulty" <<EOF
-#!/bin/sh
-LD_PRELOAD='$PRELOAD'
-CMLOG_FAULT_STATE_DIR='$SINGLE_DIR'
-CMLOG_FAULT_CTL='$CTL'
-export LD_PRELOAD CMLOG_FAULT_STATE_DIR CMLOG_FAULT_CTL
-exec '$CMLOGD' "\$@"
-EOF
-chmod +x "$SINGLE_DIR/cmlogd-faulty"
-CMLOGD="$SINGLE_DIR/cmlogd-faulty"
+single_use_faultdisk CMLOG_FAULT_STATE_DIR="$SINGLE_DIR" CMLOG_FAULT_CTL="$CTL"
 
 fault() { echo "$1" >"$CTL"; }
 alive() { kill -0 "$SINGLE_PID" 2>/dev/null || single_fail "cmlogd exited ($*)"; }

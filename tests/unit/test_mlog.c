@@ -371,17 +371,23 @@ static void ctr_core(struct mlog_table *t, uint64_t luid, const char *args)
 }
 
 /* RESUME a core log and let the fake group answer it. */
+/* The group got RESUME @m as its first request: answer it, and see the kernel answered. */
+static void answer_resume(struct mlog_table *t, const struct ulog_msg *m)
+{
+	assert_non_null(last_group);
+	assert_int_equal(last_group->reqs[0].type, GROUP_REQ_RESUME);
+	group_answer(last_group, 0, 0, 0, 0);
+	mlog_table_flush_replies(t);
+	assert_non_null(find_reply(m->seq));
+	assert_int_equal(find_reply(m->seq)->error, 0);
+}
+
 static void resume(struct mlog_table *t, uint64_t luid)
 {
 	struct ulog_msg m = mk(ULOG_RESUME, U, luid);
 
 	assert_null(req(t, &m)); /* answered by the group, not at once */
-	assert_non_null(last_group);
-	assert_int_equal(last_group->reqs[0].type, GROUP_REQ_RESUME);
-	group_answer(last_group, 0, 0, 0, 0);
-	mlog_table_flush_replies(t);
-	assert_non_null(find_reply(m.seq));
-	assert_int_equal(find_reply(m.seq)->error, 0);
+	answer_resume(t, &m);
 }
 
 /* ---- tests ------------------------------------------------------------------------------------ */
@@ -937,12 +943,7 @@ static void resume_reconnect(struct mlog_table *t, uint64_t luid)
 		usleep(5000);
 		disk_state_complete(state_w);
 	}
-	assert_non_null(last_group);
-	assert_int_equal(last_group->reqs[0].type, GROUP_REQ_RESUME);
-	group_answer(last_group, 0, 0, 0, 0);
-	mlog_table_flush_replies(t);
-	assert_non_null(find_reply(m.seq));
-	assert_int_equal(find_reply(m.seq)->error, 0);
+	answer_resume(t, &m);
 }
 
 /* Bug B: a reconnect RESUME after a daemon restart uses the persisted sync bitmap. */
