@@ -24,11 +24,12 @@
  *
  * Writes (the hot path). MARK and CLEAR are acknowledged locally at once and kept in this
  * node's pending set; a FLUSH (plain, or integrated with regions to mark) is answered only
- * when every mark it covers is committed. A MARK that needs a message while no own commit
- * of the log is in flight leaves at once, in the loop pass that received it (eager commit:
- * the agreed delivery overlaps the kernel's FLUSH round trip). All FLUSHes of a log pending at the same time leave
- * as ONE commit message carrying this node's pending marks and the clears leaving the activity
- * set (group commit; see "Hot regions"); while a send is refused with -EAGAIN (CPG
+ * when every mark it covers is committed. Eager commit: a MARK that needs a message leaves at
+ * once, in the loop pass that received it, when no own commit of the log is in flight, no
+ * FLUSH waits and the last own commit with marks completed at most one FLUSH (a single
+ * writer: the agreed delivery then overlaps the kernel's FLUSH round trip). Otherwise all
+ * FLUSHes of a log pending at the same time leave as ONE commit message carrying this node's
+ * pending marks and the clears leaving the activity set (group commit; see "Hot regions"); while a send is refused with -EAGAIN (CPG
  * back-pressure), new FLUSHes join the unsent message.
  * clustered-core: a FLUSH completes when its commit message is delivered back to us (virtual
  * synchrony: every member that stays in the configuration delivers it too): one agreed
