@@ -544,12 +544,6 @@ static void start_group(struct mlog *m)
 
 /* ---- sync state files (restart survival) --------------------------------------------------- */
 
-/* The bits of a byte that hold regions below a count of @left (left > 0) remaining regions. */
-static uint8_t byte_mask(uint64_t left)
-{
-	return left >= 8 ? 0xFF : (uint8_t)((1u << left) - 1u);
-}
-
 /* Queue the replica's sync bitmap for this uuid's state file (written off the loop). */
 static void persist_sync(struct mlog *m, const struct rlog *rl)
 {
@@ -704,7 +698,9 @@ static bool load_persisted_sync(struct mlog *m)
 		return false; /* everything is in sync anyway */
 	if (!m->t->env.state_dir || !m->t->env.state_writer ||
 	    disk_state_path(m->t->env.state_dir, m->uuid, path, sizeof(path)) != 0) {
-		warn_no_sync_state(m, -ENOENT, "no state directory");
+		warn_no_sync_state(m, -ENOENT,
+				   m->t->env.state_writer ? "no state directory"
+							  : "the state writer did not start");
 		return false;
 	}
 	r = disk_state_load_submit(m->t->env.state_writer, path, m->args.region_count,
@@ -742,7 +738,7 @@ static void forget_sync_state(struct mlog_table *t, const struct mlog *m)
 static void keep_failed_marks(struct mlog *m)
 {
 	struct mlog *o, *src = m->have_saved && m->saved_disk_failed ? m : NULL;
-	uint64_t i, kept = 0, n;
+	uint64_t kept, n;
 
 	for (o = m->t->list; !src && o; o = o->next)
 		if (o != m && o->have_saved && o->saved_disk_failed && o->state == MLOG_SUSPENDED &&
@@ -751,14 +747,7 @@ static void keep_failed_marks(struct mlog *m)
 	if (!src || !m->image)
 		return; /* no image: every region is dirty anyway */
 	n = m->image_regions < src->saved_regions ? m->image_regions : src->saved_regions;
-	for (i = 0; i < n; i += 8) {
-		/* byte steps: clean only where both say clean, for the first n regions */
-		uint8_t drop = (uint8_t)(m->image[i / 8] & (uint8_t)~src->saved_clean[i / 8] &
-					 byte_mask(n - i));
-
-		m->image[i / 8] &= (uint8_t)~drop;
-		kept += (uint64_t)__builtin_popcount(drop);
-	}
+	kept = rlog_image_intersect(m->image, src->saved_clean, n);
 	qb_log(LOG_NOTICE,
 	       "log %s/%llx: the log device had failed: %llu regions marked since are kept dirty",
 	       m->uuid, (unsigned long long)m->luid, (unsigned long long)kept);

@@ -131,6 +131,20 @@ int rlog_disk_bitmap_read(const struct rlog *rl, uint64_t offset, uint8_t *out, 
 	return 0;
 }
 
+uint64_t rlog_image_intersect(uint8_t *image, const uint8_t *other, uint64_t n)
+{
+	uint64_t i, dropped = 0;
+
+	for (i = 0; i < n; i += 8) {
+		uint8_t mask = n - i >= 8 ? 0xFF : (uint8_t)((1u << (n - i)) - 1u);
+		uint8_t drop = (uint8_t)(image[i / 8] & (uint8_t)~other[i / 8] & mask);
+
+		image[i / 8] &= (uint8_t)~drop;
+		dropped += (uint64_t)__builtin_popcount(drop);
+	}
+	return dropped;
+}
+
 int rlog_sync_bitmap_read(const struct rlog *rl, uint64_t offset, uint8_t *out, size_t len)
 {
 	uint64_t bytes = rlog_bitset_bytes(rl->region_count);

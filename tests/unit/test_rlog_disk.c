@@ -284,6 +284,21 @@ static void test_bitmap_read(void **state)
 }
 
 /* The in-sync bitmap export agrees with rlog_in_sync region by region. */
+static void test_image_intersect(void **state)
+{
+	uint8_t a[3] = {0xFF, 0xF0, 0xFF}, b[3] = {0x0F, 0xFF, 0x00};
+
+	(void)state;
+	/* 20 regions: byte 0 keeps what b keeps, byte 1 unchanged, byte 2's bits 16..19 */
+	assert_int_equal(rlog_image_intersect(a, b, 20), 4 + 4);
+	assert_int_equal(a[0], 0x0F);
+	assert_int_equal(a[1], 0xF0);
+	assert_int_equal(a[2], 0xF0); /* bits from region 20 on are left alone */
+	/* nothing to drop: 0 */
+	assert_int_equal(rlog_image_intersect(a, a, 24), 0);
+	assert_int_equal(rlog_image_intersect(a, b, 0), 0);
+}
+
 static void test_sync_bitmap_read(void **state)
 {
 	struct rlog *rl = mk(70, RLOG_SYNC_FORCE);
@@ -325,6 +340,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_disk_size),
+		cmocka_unit_test(test_image_intersect),
 		cmocka_unit_test(test_encode_bytes),
 		cmocka_unit_test(test_encode_decode_roundtrip),
 		cmocka_unit_test(test_decode_errors),
