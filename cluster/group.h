@@ -29,8 +29,9 @@
  * FLUSH waits and the last own commit with marks completed at most one FLUSH (a single
  * writer: the agreed delivery then overlaps the kernel's FLUSH round trip). Otherwise all
  * FLUSHes of a log pending at the same time leave as ONE commit message carrying this node's
- * pending marks and the clears leaving the activity set (group commit; see "Hot regions"); while a send is refused with -EAGAIN (CPG
- * back-pressure), new FLUSHes join the unsent message.
+ * pending marks and the clears leaving the activity set (group commit; see "Hot regions");
+ * while a send is refused with -EAGAIN (CPG back-pressure), new FLUSHes join the unsent
+ * message.
  * clustered-core: a FLUSH completes when its commit message is delivered back to us (virtual
  * synchrony: every member that stays in the configuration delivers it too): one agreed
  * delivery per new-region write. clustered-disk: each delivered commit that set marks bumps

@@ -351,7 +351,8 @@ ssize_t write(int fd, const void *buf, size_t len)
 
 	if (!fn)
 		fn = (write_fn)real("write");
-	if (!state_faults() || fd <= 2)
+	/* only a state file's position is asked (lseek would clobber errno on sockets) */
+	if (!state_faults() || fd <= 2 || !is_target(fd))
 		return fn(fd, buf, len);
 	f = write_fault("write", fd, &len, lseek(fd, 0, SEEK_CUR));
 	if (f < 0)
