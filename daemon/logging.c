@@ -7,7 +7,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <syslog.h>
 #include <time.h>
@@ -15,7 +14,7 @@
 
 #include "daemon/logging.h"
 
-int logging_init(const char *name, bool to_stderr, bool debug)
+void logging_init(const char *name, bool to_stderr, bool debug)
 {
 	int level = debug ? LOG_DEBUG : LOG_INFO;
 
@@ -31,9 +30,61 @@ int logging_init(const char *name, bool to_stderr, bool debug)
 	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, LOGGING_BLACKBOX_SIZE);
 	qb_log_format_set(QB_LOG_BLACKBOX, "%t %p %f:%l %b");
 	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_DEBUG);
-	if (qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE) != 0)
-		return -ENOMEM;
-	return 0;
+	(void)logging_blackbox_enable(name);
+}
+
+/*
+ * libqb keeps the blackbox ring in two files named for the process, "<name>-<pid>-blackbox"
+ * plus "-header"/"-data": /dev/shm/qb-<that> first, else <that> in libqb's run directory
+ * (/tmp here), both created exclusively, so a name that exists fails the blackbox. A process
+ * killed with SIGKILL leaves its files behind, and once the pid numbers wrap a new daemon
+ * meets files carrying its own pid. No live process in this pid namespace has our pid, so
+ * they are a dead process's: remove them before libqb creates ours.
+ */
+static const struct {
+	const char *dir, *prefix, *part;
+} blackbox_ring[] = {
+	{"/dev/shm", "qb-", "header"},
+	{"/dev/shm", "qb-", "data"},
+	{"/tmp", "", "header"},
+	{"/tmp", "", "data"},
+};
+
+int logging_blackbox_remove_stale(const char *name, long pid)
+{
+	char path[256];
+	int removed = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(blackbox_ring) / sizeof(blackbox_ring[0]); i++) {
+		int n = snprintf(path, sizeof(path), "%s/%s%s-%ld-blackbox-%s",
+				 blackbox_ring[i].dir, blackbox_ring[i].prefix, name, pid,
+				 blackbox_ring[i].part);
+
+		if (n < 0 || (size_t)n >= sizeof(path))
+			continue;
+		if (unlink(path) == 0)
+			removed++;
+	}
+	return removed;
+}
+
+bool logging_blackbox_enable(const char *name)
+{
+	int removed = logging_blackbox_remove_stale(name, (long)getpid());
+
+	if (removed > 0)
+		qb_log(LOG_NOTICE,
+		       "blackbox: removed %d ring file(s) a dead process with our pid %ld left in "
+		       "/dev/shm or /tmp",
+		       removed, (long)getpid());
+	if (qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE) == 0)
+		return true;
+	qb_log(LOG_WARNING,
+	       "blackbox: cannot create its ring (/dev/shm/qb-%s-%ld-blackbox-*); running without "
+	       "the flight recorder",
+	       name, (long)getpid());
+	return false;
 }
 
 size_t logging_blackbox_path(char *buf, size_t cap, const char *dir)

@@ -24,9 +24,18 @@
 
 /**
  * Set up qb_log for @name: syslog unless @to_stderr, stderr with @to_stderr, level debug with
- * @debug (else info), blackbox at debug level always. Returns 0 or -errno.
+ * @debug (else info), blackbox at debug level (logging_blackbox_enable). A blackbox that
+ * cannot be created is a warning, not a reason to stay down.
  */
-int logging_init(const char *name, bool to_stderr, bool debug);
+void logging_init(const char *name, bool to_stderr, bool debug);
+/**
+ * Enable the blackbox target (size and filter already set), after removing the ring files a
+ * dead process with our pid left (logging_blackbox_remove_stale). Returns whether the
+ * blackbox is on; logs why not.
+ */
+bool logging_blackbox_enable(const char *name);
+/** Unlink the libqb ring files of "<name>-<pid>-blackbox"; returns how many were removed. */
+int logging_blackbox_remove_stale(const char *name, long pid);
 /** Write the blackbox to @path (qb-blackbox reads it). Returns 0 or -errno. */
 int logging_blackbox_dump(const char *path);
 /** Default dump path: <dir>/cmlogd-blackbox-<pid>-<time>; returns the length written. */

@@ -707,7 +707,7 @@ static void apply_blackbox_size(const struct daemon *d)
 	if (d->conf.blackbox_size == 0)
 		return;
 	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, (int32_t)d->conf.blackbox_size);
-	if (qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE) != 0)
+	if (!logging_blackbox_enable("cmlogd"))
 		qb_log(LOG_WARNING, "cannot enable a %u byte blackbox", d->conf.blackbox_size);
 }
 
@@ -1082,10 +1082,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (logging_init("cmlogd", d.opts.foreground, d.opts.debug) != 0) {
-		fprintf(stderr, "cmlogd: cannot set up logging\n");
-		goto err_ready;
-	}
+	logging_init("cmlogd", d.opts.foreground, d.opts.debug);
 	apply_log_level(&d);
 	apply_blackbox_size(&d);
 	d.started = time(NULL);
@@ -1251,7 +1248,6 @@ err_pid:
 err_log:
 	qb_log(LOG_NOTICE, "cmlogd exiting (code %d)", d.exit_code);
 	logging_fini();
-err_ready:
 	notify_ready(&ready_fd, 1);
 	return d.exit_code;
 }

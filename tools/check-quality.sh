@@ -7,7 +7,8 @@
 #               `make check` (unit, simulation, corpus replays) and, as root, `make check-func`,
 #               with leak detection on and every sanitizer report fatal;
 #   valgrind    plain build; every unit test program and corpus replay of `make check` under
-#               valgrind memcheck, two at a time (any error or definite/indirect leak fails it);
+#               valgrind memcheck, two at a time (any error or definite/indirect leak fails it;
+#               tests/unit/valgrind.supp holds the suppressions for bugs in other projects);
 #   static      cppcheck on log/ cluster/ daemon/ include/ tests/ and clang's scan-build over
 #               the whole build (programs and test programs), warnings as errors: zero reports,
 #               or each remaining one suppressed in place with a comment saying why;
@@ -105,8 +106,9 @@ vg_one() { # builddir program
 	log=$b/$(echo "$p" | tr / _).vg
 	# Run as automake would (same working directory and environment).
 	(cd "$b" && top_srcdir=$top top_builddir=$b valgrind --tool=memcheck --error-exitcode=99 \
-		--leak-check=full --errors-for-leak-kinds=definite,indirect \
-		--show-leak-kinds=definite,indirect --num-callers=30 --quiet "./$p") >"$log.log" 2>&1
+		--suppressions="$top/tests/unit/valgrind.supp" --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+		--num-callers=30 --quiet "./$p") >"$log.log" 2>&1
 	rc=$?
 	echo "$rc $((SECONDS - t0))" >"$log.rc"
 }

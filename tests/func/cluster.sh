@@ -665,6 +665,34 @@ _cl_kill_set()
 	return 0
 }
 
+# _cl_reap_qb_leftovers: libqb keeps a process's blackbox ring (/dev/shm/qb-<name>-<pid>-blackbox-*,
+# or /tmp/<name>-<pid>-blackbox-* as the fallback) and its IPC directories
+# (/dev/shm/qb-<server>-<client>-<n>-*) until the process closes them. The daemons this run
+# SIGKILLed leave them, they pile up in memory, and a later process given the same pid meets
+# them. Remove those made since this run began whose process is gone.
+_cl_reap_qb_leftovers()
+{
+	local f base pid
+	[ -f "$CL_TMP/owner" ] || return 0
+	while IFS= read -r -d '' f; do
+		base=${f##*/}
+		base=${base#qb-}
+		case $base in
+		cmlogd-*-blackbox-* | corosync-*-blackbox-*)
+			pid=${base#*-}
+			pid=${pid%%-*}
+			;;
+		[0-9]*-[0-9]*-[0-9]*-*) pid=${base%%-*} ;;
+		*) continue ;;
+		esac
+		case $pid in '' | *[!0-9]*) continue ;; esac
+		[ -d "/proc/$pid" ] && continue
+		rm -rf -- "$f"
+	done < <(find /dev/shm /tmp -maxdepth 1 -newer "$CL_TMP/owner" \( -name 'qb-*' -o \
+		-name 'cmlogd-*-blackbox-*' -o -name 'corosync-*-blackbox-*' \) -print0 2>/dev/null)
+	return 0
+}
+
 cl_cleanup()
 {
 	local i ns pids p h end alive
@@ -717,6 +745,7 @@ cl_cleanup()
 	done
 	h=$(_cl_bridge)
 	[ -e "/sys/class/net/$h" ] && { ip link del "$h" || _cl_err "cleanup: cannot delete bridge $h"; }
+	_cl_reap_qb_leftovers
 	if [ -n "$CL_TMP" ] && [ -d "$CL_TMP" ]; then
 		if [ "${CL_KEEP_TMP:-0}" = 1 ]; then
 			_cl_msg "keeping $CL_TMP (CL_KEEP_TMP=1)"

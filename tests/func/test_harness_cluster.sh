@@ -7,7 +7,8 @@
 # restarted; a partitioned node (link down) goes inquorate while the other two stay quorate,
 # and everything merges back after the heal. It also runs the CPG floor program (cpgfloor) across
 # the three nodes, stops a run with SIGTERM and reaps a SIGKILLed one. Finally it checks that
-# cleanup leaves no netns, link or temp dir of any run behind. About 30 s with token 1000 ms.
+# cleanup leaves no netns, link, temp dir or dead process's libqb file of any run behind.
+# About 30 s with token 1000 ms.
 # Exit codes: 0 pass, 1 fail, 77 skip (not root / tools missing), 99 setup error.
 
 if [ -z "${top_srcdir:-}" ]; then
@@ -91,8 +92,13 @@ kill -0 "$sleeper" || cl_fail "background process not running"
 [ "$(stat -L -c %i /proc/$sleeper/ns/net)" = "$(cl_exec 2 stat -L -c %i /proc/self/ns/net)" ] ||
 	cl_fail "background process not in node 2's netns"
 
-# Crash node 3: the other two see 2 members and stay quorate (2 of 3 votes).
+# Crash node 3: the other two see 2 members and stay quorate (2 of 3 votes). Its libqb
+# blackbox ring stays in /dev/shm (a later process with its pid would meet it) until cleanup.
+crashed=$(cl_corosync_pid 3)
 cl_kill_corosync 3 || cl_fail "kill node 3"
+ring=/dev/shm/qb-corosync-$crashed-blackbox-header
+[ -e "$ring" ] || [ -e "/tmp/corosync-$crashed-blackbox-header" ] ||
+	cl_fail "no blackbox ring of the SIGKILLed corosync $crashed (expected $ring)"
 check_all_members 2 3
 cl_start_node 3 || cl_fail "restart node 3"
 check_all_members 3
@@ -121,6 +127,10 @@ for ns in $nslist; do
 	[ -e "/run/netns/$ns" ] && cl_fail "netns $ns survived cleanup"
 done
 check_gone "$run3"
+for f in "$ring" /dev/shm/qb-corosync-"$crashed"-blackbox-data /tmp/corosync-"$crashed"-blackbox-*; do
+	[ -e "$f" ] && cl_fail "cleanup left the dead corosync's libqb file $f"
+done
+echo "ok - cleanup removed the libqb files of the SIGKILLed corosync $crashed"
 
 # SIGTERM to a script using the library: its trap must clean up. (bash runs a trap only
 # after the foreground command ends, so the script waits with `wait`, which a signal breaks.)
