@@ -43,12 +43,23 @@ void logging_init(const char *name, bool to_stderr, bool debug)
  */
 static const struct {
 	const char *dir, *prefix, *part;
-} blackbox_ring[] = {
+} blackbox_ring[LOGGING_BLACKBOX_RING_FILES] = {
 	{"/dev/shm", "qb-", "header"},
 	{"/dev/shm", "qb-", "data"},
 	{"/tmp", "", "header"},
 	{"/tmp", "", "data"},
 };
+
+bool logging_blackbox_ring_path(char *buf, size_t cap, size_t i, const char *name, long pid)
+{
+	int n;
+
+	if (i >= LOGGING_BLACKBOX_RING_FILES)
+		return false;
+	n = snprintf(buf, cap, "%s/%s%s-%ld-blackbox-%s", blackbox_ring[i].dir,
+		     blackbox_ring[i].prefix, name, pid, blackbox_ring[i].part);
+	return n >= 0 && (size_t)n < cap;
+}
 
 int logging_blackbox_remove_stale(const char *name, long pid)
 {
@@ -56,16 +67,10 @@ int logging_blackbox_remove_stale(const char *name, long pid)
 	int removed = 0;
 	size_t i;
 
-	for (i = 0; i < sizeof(blackbox_ring) / sizeof(blackbox_ring[0]); i++) {
-		int n = snprintf(path, sizeof(path), "%s/%s%s-%ld-blackbox-%s",
-				 blackbox_ring[i].dir, blackbox_ring[i].prefix, name, pid,
-				 blackbox_ring[i].part);
-
-		if (n < 0 || (size_t)n >= sizeof(path))
-			continue;
-		if (unlink(path) == 0)
+	for (i = 0; i < LOGGING_BLACKBOX_RING_FILES; i++)
+		if (logging_blackbox_ring_path(path, sizeof(path), i, name, pid) &&
+		    unlink(path) == 0)
 			removed++;
-	}
 	return removed;
 }
 

@@ -34,6 +34,11 @@ void logging_init(const char *name, bool to_stderr, bool debug);
  * blackbox is on; logs why not.
  */
 bool logging_blackbox_enable(const char *name);
+/** libqb's blackbox ring files: header and data, in /dev/shm (qb- prefix) and in /tmp. */
+#define LOGGING_BLACKBOX_RING_FILES 4u
+/** Path @i (< LOGGING_BLACKBOX_RING_FILES) of "<name>-<pid>-blackbox"'s ring; 0 and 1 are the
+ * /dev/shm header and data. Returns false if @i is out of range or @buf too small. */
+bool logging_blackbox_ring_path(char *buf, size_t cap, size_t i, const char *name, long pid);
 /** Unlink the libqb ring files of "<name>-<pid>-blackbox"; returns how many were removed. */
 int logging_blackbox_remove_stale(const char *name, long pid);
 /** Write the blackbox to @path (qb-blackbox reads it). Returns 0 or -errno. */

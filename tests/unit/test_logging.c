@@ -20,23 +20,13 @@
 
 #include "daemon/logging.h"
 
-/* libqb's ring file names: /dev/shm first, its run directory (/tmp) as the fallback. */
-static const struct {
-	const char *dir, *prefix, *part;
-} ring[] = {
-	{"/dev/shm", "qb-", "header"},
-	{"/dev/shm", "qb-", "data"},
-	{"/tmp", "", "header"},
-	{"/tmp", "", "data"},
-};
-#define N_RING (sizeof(ring) / sizeof(ring[0]))
+#define N_RING LOGGING_BLACKBOX_RING_FILES
 
+/* Index 0 is the /dev/shm header, 2 the /tmp header: test_stale_ring_replaced checks that
+ * libqb really creates its ring under the first name. */
 static void ring_path(char *buf, size_t cap, size_t i, const char *name)
 {
-	int n = snprintf(buf, cap, "%s/%s%s-%ld-blackbox-%s", ring[i].dir, ring[i].prefix, name,
-			 (long)getpid(), ring[i].part);
-
-	assert_true(n > 0 && (size_t)n < cap);
+	assert_true(logging_blackbox_ring_path(buf, cap, i, name, (long)getpid()));
 }
 
 static bool exists(const char *path)
@@ -74,6 +64,10 @@ static void test_remove_stale_counts(void **state)
 	size_t i;
 
 	(void)state;
+	assert_false(logging_blackbox_ring_path(path, sizeof(path), N_RING, "x", 1));
+	assert_false(logging_blackbox_ring_path(path, 16, 0, "cmlogtest-short", 1));
+	assert_true(logging_blackbox_ring_path(path, sizeof(path), 1, "x", 42));
+	assert_string_equal(path, "/dev/shm/qb-x-42-blackbox-data");
 	assert_int_equal(logging_blackbox_remove_stale("cmlogtest-none", (long)getpid()), 0);
 	plant_stale_files("cmlogtest-count");
 	assert_int_equal(logging_blackbox_remove_stale("cmlogtest-count", (long)getpid()), 4);
