@@ -873,17 +873,25 @@ static bool commit_regions_ok(const struct group *g, const struct cmsg_commit *c
 	return true;
 }
 
-static void apply_batches(struct group *g, uint32_t node, const uint64_t *v, uint32_t n, bool mark)
+/*
+ * Apply a delivered commit's marks or clears. The errors the state machine can give here
+ * (-ENOSPC past RLOG_MAX_NODES markers) are the same on every member; only -ENOMEM is ours
+ * alone, and then this replica no longer equals the others: sync_apply_failed. False then.
+ */
+static bool apply_batches(struct group *g, uint32_t node, const uint64_t *v, uint32_t n, bool mark)
 {
 	uint32_t i, k;
+	int ret;
 
 	for (i = 0; i < n; i += k) {
 		k = n - i > RLOG_MAX_BATCH ? RLOG_MAX_BATCH : n - i;
-		if (mark)
-			rlog_mark(g->rl, node, v + i, k);
-		else
-			rlog_clear(g->rl, node, v + i, k);
+		ret = mark ? rlog_mark(g->rl, node, v + i, k) : rlog_clear(g->rl, node, v + i, k);
+		if (ret == -ENOMEM) {
+			sync_apply_failed(g);
+			return false;
+		}
 	}
+	return true;
 }
 
 static struct inflight *find_inflight(struct group *g, uint64_t token, enum group_req_type type)
@@ -931,8 +939,9 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 			bad(g, sender);
 			return;
 		}
-		apply_batches(g, sender, c->regions, c->n_marks, true);
-		apply_batches(g, sender, c->regions + c->n_marks, c->n_clears, false);
+		if (!apply_batches(g, sender, c->regions, c->n_marks, true) ||
+		    !apply_batches(g, sender, c->regions + c->n_marks, c->n_clears, false))
+			return; /* excluded ourselves: nothing more is answered from this replica */
 		/*
 		 * Every commit that changes the bitmap is a new generation, clears included:
 		 * otherwise clear-only commits (deferred clears, the clears after a resync, the

@@ -200,7 +200,11 @@
  * since the confchg, so a timer only proposes and the order decides. A cmlogd stuck that long
  * is excluded too; it sees its own exclusion (GROUP_EV_INCOMPATIBLE with its own node id),
  * holds its requests, and the daemon drops its CPG connection and joins again as a new member
- * (group_transport_lost forgets the exclusions; daemon/mlog.c).
+ * (group_transport_lost forgets the exclusions; daemon/mlog.c). A member that cannot apply an
+ * ordered change the others applied (rlog_mark out of memory in a COMMIT or in the carried
+ * MARKS of a master resume) excludes itself the same way (GROUP_INCOMPAT_LOCAL): its replica
+ * differs, so it answers nothing more until the rejoin's state transfer, and the others see
+ * it leave and resync its regions. Errors every member gets alike (-ENOSPC) change nothing.
  * Exclusion is by node id (cpg.c merges a node's pids), which is why a member that already
  * spoke in this membership is never marked (garbage under its id is only dropped).
  */
@@ -236,6 +240,7 @@ enum group_incompat_reason {
 	GROUP_INCOMPAT_PEER = 5,    /**< another member's EXCLUDE named it */
 	GROUP_INCOMPAT_STATE = 6,   /**< a STATE that does not decode */
 	GROUP_INCOMPAT_SILENT = 7,  /**< no STATE for GROUP_SILENT_MS in a barrier */
+	GROUP_INCOMPAT_LOCAL = 8,   /**< we could not apply an ordered change (out of memory) */
 };
 
 enum group_log_type {

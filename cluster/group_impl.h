@@ -229,5 +229,7 @@ bool sync_filter(struct group *g, uint32_t sender, const void *buf, size_t len);
 void sync_on_exclude(struct group *g, uint32_t sender, const struct cmsg *m);
 /** Time passed: propose excluding members a barrier waited on for GROUP_SILENT_MS. */
 void sync_tick(struct group *g);
+/** An ordered change could not be applied here (out of memory): exclude ourselves. */
+void sync_apply_failed(struct group *g);
 
 #endif /* CMLOG_CLUSTER_GROUP_IMPL_H */

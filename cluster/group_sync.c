@@ -156,6 +156,17 @@ static void mark_incompatible(struct group *g, uint32_t node, uint32_t version, 
 		decide(g);
 }
 
+/*
+ * The others applied an ordered change that this member could not (out of memory), so this
+ * replica differs from theirs and must answer nothing more. That is our own exclusion: hold
+ * everything (mark_incompatible), and the daemon leaves and joins again as a new member,
+ * which takes a state transfer; meanwhile the others see us leave and resync our regions.
+ */
+void sync_apply_failed(struct group *g)
+{
+	mark_incompatible(g, g->me, 0xffff, GROUP_INCOMPAT_LOCAL);
+}
+
 bool sync_filter(struct group *g, uint32_t sender, const void *buf, size_t len)
 {
 	struct wire_rd r;
@@ -416,7 +427,7 @@ static void adopt_recovery(struct group *g)
  * assigns it to the claimant. One recovery per log: the first claim in nodeid order wins,
  * a later claimant's kernel gets its report answered locally (rule 7, stale_recovery_done).
  */
-static void apply_carried(struct group *g)
+static bool apply_carried(struct group *g)
 {
 	const struct marks_rx *x;
 	uint32_t i;
@@ -427,7 +438,11 @@ static void apply_carried(struct group *g)
 		for (j = 0; x && j < x->set.n; j += k) {
 			k = x->set.n - j > RLOG_MAX_BATCH ? RLOG_MAX_BATCH : x->set.n - j;
 			/* -ENOSPC past RLOG_MAX_NODES markers: nothing else to do */
-			rlog_mark(g->rl, g->members[i], x->set.v + j, k);
+			if (rlog_mark(g->rl, g->members[i], x->set.v + j, k) == -ENOMEM) {
+				/* a master that lost carried marks must not hand out its replica */
+				sync_apply_failed(g);
+				return false;
+			}
 		}
 	}
 	for (i = 0; i < g->n_members; i++) {
@@ -436,6 +451,7 @@ static void apply_carried(struct group *g)
 			rlog_set_assignment(g->rl, g->members[i], x->rec_region);
 	}
 	adopt_recovery(g);
+	return true;
 }
 
 /*
@@ -775,7 +791,8 @@ static void decide(struct group *g)
 
 		if (master == g->me) {
 			master_resume(g, was_synced);
-			apply_carried(g);
+			if (!apply_carried(g))
+				return;
 			g->synced = true;
 			g->stale = false;
 			/*

@@ -1058,6 +1058,7 @@ static void log_incompatible(struct mlog *m, uint64_t arg)
 		"another member excluded it",
 		"a STATE that does not decode",
 		"no STATE within GROUP_SILENT_MS of a barrier",
+		"it could not apply an ordered change (out of memory): its replica differs",
 	};
 	unsigned int node = (unsigned int)(arg & 0xffffffffu);
 	unsigned int ver = (unsigned int)(arg >> 32 & 0xffffu);
@@ -1118,7 +1119,8 @@ static void g_event(void *ctx, enum group_event ev, uint64_t arg)
 	case GROUP_EV_INCOMPATIBLE:
 		log_incompatible(m, arg);
 		/*
-		 * Ourselves (stuck for GROUP_SILENT_MS in a barrier, e.g. stopped or starved): an
+		 * Ourselves (stuck for GROUP_SILENT_MS in a barrier, e.g. stopped or starved, or
+		 * out of memory applying an ordered change, GROUP_INCOMPAT_LOCAL): an
 		 * excluded member stays excluded until it leaves, so leave and join again as a new
 		 * member, from the before-sleep phase (never inside the transport's callback).
 		 */
