@@ -682,8 +682,9 @@ static void master_resume(struct group *g, bool had_replica)
 {
 	uint64_t rc = g->p.region_count, bytes = (rc + 7) / 8, i;
 	uint8_t *img = NULL;
+	bool combine = had_replica && g->p.type == GROUP_LOG_DISK && g->start_clean;
 
-	if (had_replica && g->p.type == GROUP_LOG_DISK && g->start_clean) {
+	if (combine) {
 		img = calloc(1, (size_t)bytes);
 		if (img && !rlog_disk_bitmap_read(g->rl, 0, img, (size_t)bytes)) {
 			uint64_t n = (g->start_regions + 7) / 8;
@@ -699,6 +700,9 @@ static void master_resume(struct group *g, bool had_replica)
 		rlog_resume_master_sync(g->rl, img, g->start_regions < rc ? g->start_regions : rc,
 					g->start_sync, g->start_sync_regions);
 		free(img);
+	} else if (combine) {
+		/* out of memory for the combined image: no region is known clean (full resync) */
+		rlog_resume_master_sync(g->rl, NULL, 0, g->start_sync, g->start_sync_regions);
 	} else {
 		rlog_resume_master_sync(g->rl, g->start_clean, g->start_regions, g->start_sync,
 					g->start_sync_regions);
