@@ -1,5 +1,7 @@
 #!/bin/bash
-# Fault injection: three nodes serve one clustered-core log under continuous write load on
+# Fault injection: three nodes serve one clustered-core log (CMLOG_KILLLOOP_LOG=disk: one
+# clustered-disk log on a device file all nodes share, test_cluster_killloop_disk.sh; then
+# the device must also end with every region clean) under continuous write load on
 # every node while node 3's cmlogd is SIGKILLed CMLOG_KILLLOOP_N times (default 50) at a
 # random point (0.1-1.5 s after it synced; seed printed, CMLOG_KILLLOOP_SEED replays it) and
 # restarted. Node 3's stand-in behaves like the kernel: it resends unanswered requests and, on
@@ -24,7 +26,7 @@ top_builddir=${top_builddir:-$top_srcdir}
 # shellcheck source=tests/func/cluster_lib.sh
 . "$top_srcdir/tests/func/cluster_lib.sh"
 REGIONS=8192
-CTR="$((REGIONS * 8)) clustered-core 8 nosync"
+LOGTYPE=${CMLOG_KILLLOOP_LOG:-core}
 N=${CMLOG_KILLLOOP_N:-50}
 SEED=${CMLOG_KILLLOOP_SEED:-$(($(date +%s) % 32768))}
 STALL_MAX_MS=${STALL_MAX_MS:-5000}
@@ -32,8 +34,17 @@ echo "# kill loop: $N kills, seed $SEED (CMLOG_KILLLOOP_SEED=$SEED replays the d
 RANDOM=$SEED
 
 clu_init 3
+case $LOGTYPE in
+core) CTR="$((REGIONS * 8)) clustered-core 8 nosync" ;;
+disk)
+	DEV="$CL_TMP/logdev" # "shared storage": the same file for every node
+	truncate -s 1M "$DEV" || clu_fail "cannot create $DEV"
+	CTR="$((REGIONS * 8)) clustered-disk $DEV 8 nosync"
+	;;
+*) clu_fail "CMLOG_KILLLOOP_LOG=$LOGTYPE: core or disk" ;;
+esac
 for i in 1 2 3; do clu_activate "$i" "$CTR"; done
-echo "ok - log $CLU_UUID active on 3 nodes"
+echo "ok - clustered-$LOGTYPE log $CLU_UUID active on 3 nodes"
 
 # wait_synced_since i lines: node i's cmlogd logged "synced" after the first `lines` lines
 wait_synced_since()
@@ -108,4 +119,21 @@ line=$(clu_drv 3 dump "$REGIONS" | grep '^state ')
 [ "$(clu_field "$line" sync_count)" = "$REGIONS" ] || clu_fail "not fully in sync: $line"
 [ "$(clu_field "$line" clean)" = "$REGIONS" ] || clu_fail "marks left behind: $line"
 echo "ok - node 3 synced, every region recovered, digests equal on all three nodes"
-echo "PASS: cluster kill loop"
+if [ "$LOGTYPE" = disk ]; then
+	# the device: the kernel's header ("MirR") and, once the writer has written the last
+	# clears, a bitmap of 8192 clean regions (1 KiB of 0xff at byte 1024)
+	want=$(printf 'f%.0s' $(seq 1 $((REGIONS / 4))))
+	for k in $(seq 1 100); do
+		bits=$(od -v -A n -t x1 -j 1024 -N $((REGIONS / 8)) "$DEV" | tr -d ' \n')
+		[ "$bits" = "$want" ] && break
+		sleep 0.1
+	done
+	[ "$(od -A n -t x1 -N 4 "$DEV" | tr -d ' \n')" = 7252694d ] || clu_fail "no log header on $DEV"
+	if [ "$bits" != "$want" ]; then
+		od -v -A d -t x1 -j 1024 -N $((REGIONS / 8)) "$DEV" | grep -v '\( ff\)\{16\}$' |
+			head -5 >&2
+		clu_fail "the device's bitmap is not all clean (bytes shown above, offset from 0)"
+	fi
+	echo "ok - the log device holds the header and every region clean"
+fi
+echo "PASS: cluster kill loop ($LOGTYPE)"
