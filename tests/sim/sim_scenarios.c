@@ -1581,6 +1581,107 @@ static void s260(void)
 
 /* ==== end of hot regions ==== */
 
+/*
+ * 920/921: a member out of memory applying a delivered commit. rlog_mark is wrapped at link
+ * time (-Wl,--wrap=rlog_mark, a pass-through unless armed) to fail with -ENOMEM on one
+ * node's replica. Before, the group ignored it and that replica silently lacked a mark the
+ * others kept. Now the member excludes itself (GROUP_INCOMPAT_LOCAL): it holds its kernel's
+ * next write instead of committing from that replica, the daemon rejoins (cmcpg_rejoin,
+ * modelled as the transport's loss and return), and the state transfer makes it equal again.
+ */
+int __real_rlog_mark(struct rlog *rl, uint32_t node, const uint64_t *regions, size_t n);
+int __wrap_rlog_mark(struct rlog *rl, uint32_t node, const uint64_t *regions, size_t n);
+
+static const struct rlog *enomem_rl; /* the replica whose next marks fail */
+static unsigned enomem_left, enomem_given;
+
+int __wrap_rlog_mark(struct rlog *rl, uint32_t node, const uint64_t *regions, size_t n)
+{
+	if (enomem_left && rl == enomem_rl) {
+		enomem_left--;
+		enomem_given++;
+		return -ENOMEM;
+	}
+	return __real_rlog_mark(rl, node, regions, n);
+}
+
+static bool excluded_self(struct sim *s, uint32_t node)
+{
+	struct group_status st;
+	uint32_t i;
+
+	group_get_status(sim_group(s, node), &st);
+	for (i = 0; i < st.n_excluded; i++)
+		if (st.excluded[i] == node)
+			return true;
+	return false;
+}
+
+/* The start of a write to a new region: MARK, then FLUSH (the write's wait); no CLEAR. */
+static bool mark_flush(struct sim *s, uint32_t node, uint64_t r)
+{
+	uint64_t m = rq_regions(s, node, GROUP_REQ_MARK, &r, 1);
+	uint64_t f = rq(s, node, GROUP_REQ_FLUSH, 0, false);
+
+	sim_settle(s, 100000);
+	return done_ok(s, m) && done_ok(s, f);
+}
+
+static void enomem_commit(enum group_log_type type)
+{
+	struct sim *s = mk(3, type, 64, RLOG_SYNC_NONE, 3);
+	uint64_t held, held_mark, r13 = 13;
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK(mark_flush(s, 2, 9)); /* node 2's own write, before the failure */
+	enomem_rl = rl(s, 2);
+	enomem_left = 1;
+	enomem_given = 0;
+	CHECK(mark_flush(s, 1, 5)); /* nodes 1 and 3 hold the mark: the write completes */
+	CHECK(enomem_given == 1);
+	CHECK(!clean(s, 1, 5) && !clean(s, 3, 5) && same_digest(s, 1, 3));
+	CHECK(clean(s, 2, 5)); /* what used to go unnoticed: node 2's replica lost the mark */
+	CHECK(excluded_self(s, 2) && !synced(s, 2));
+	CHECK(synced(s, 1) && synced(s, 3) && !excluded_self(s, 1) && !excluded_self(s, 3));
+
+	/* node 2's kernel writes a new region: held, not committed from the broken replica */
+	held_mark = rq_regions(s, 2, GROUP_REQ_MARK, &r13, 1);
+	held = rq(s, 2, GROUP_REQ_FLUSH, 0, false);
+	sim_settle(s, 100000);
+	CHECK(pending(s, held));
+	CHECK(clean(s, 1, 13) && clean(s, 3, 13));
+	CHECK(mark_flush(s, 3, 7)); /* the others serve on */
+
+	/* the daemon's answer to its own exclusion: leave and join again */
+	sim_disconnect(s, 2);
+	sim_settle(s, 100000);
+	sim_reconnect(s, 2);
+	sim_settle(s, 100000);
+	CHECK(synced(s, 1) && synced(s, 2) && synced(s, 3) && !excluded_self(s, 2));
+	CHECK(same_digest(s, 1, 2) && same_digest(s, 1, 3));
+	CHECK(done_ok(s, held_mark) && done_ok(s, held));
+	CHECK(!clean(s, 2, 5) && !clean(s, 2, 9) && !clean(s, 2, 7));
+	CHECK(rlog_node_marked(rl(s, 2), 1, 5) && rlog_node_marked(rl(s, 3), 1, 5));
+	CHECK(rlog_node_marked(rl(s, 1), 2, 13) && rlog_node_marked(rl(s, 3), 2, 13));
+	CHECK(mark_flush(s, 2, 11));
+	CHECK(same_digest(s, 1, 2) && same_digest(s, 2, 3));
+	CHECK(sim_errors(s) == 0);
+	enomem_rl = NULL;
+	sim_destroy(s);
+}
+
+static void s920(void)
+{
+	enomem_commit(GROUP_LOG_CORE);
+}
+
+static void s921(void)
+{
+	enomem_commit(GROUP_LOG_DISK);
+}
+
 int main(void)
 {
 	static const struct {
@@ -1613,6 +1714,8 @@ int main(void)
 		{"913 disk log: marks stay dirty on the device", s913},
 		{"914 restart sync image: in sync, not clean, once", s914},
 		{"900 incompatible member", s900},
+		{"920 out of memory applying a commit: self-exclusion, rejoin", s920},
+		{"921 the same on a disk log", s921},
 	};
 	unsigned i, passed = 0, failed = 0;
 

@@ -7,7 +7,7 @@
  * -ENOMEM, leave the log exactly as it was (digest and counts) and leak nothing (allocations
  * made minus freed, counted by the wrappers; ASan and valgrind check the same in the
  * quality tier). The cluster's side of an -ENOMEM (a member that cannot apply an ordered
- * change excludes itself) is tests/sim/sim_enomem.
+ * change excludes itself) is tests/sim/sim_scenarios 920-921.
  */
 #include <errno.h>
 #include <setjmp.h>
