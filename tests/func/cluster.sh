@@ -57,7 +57,9 @@
 #   cl_log_tail i [lines]         print the tail of node i's corosync log and stdout/stderr
 #   cl_on_cleanup 'shell code'    register code to run first during cl_cleanup
 #   cl_cleanup                    kill everything started, delete netns/bridge/veth, remove the
-#                                 temp dir; idempotent; runs from the trap on EXIT/INT/TERM/HUP
+#                                 temp dir and the libqb files (blackbox rings, IPC dirs) of
+#                                 the run's dead processes; idempotent; runs from the trap on
+#                                 EXIT/INT/TERM/HUP
 #   cl_leftovers runid            print any netns/link/temp dir still carrying that run id;
 #                                 returns 0 when there is none
 #   cl_reap_stale [runid]         by hand only: remove runs (all, or just runid) whose owner
@@ -669,11 +671,11 @@ _cl_kill_set()
 # or /tmp/<name>-<pid>-blackbox-* as the fallback) and its IPC directories
 # (/dev/shm/qb-<server>-<client>-<n>-*) until the process closes them. The daemons this run
 # SIGKILLed leave them, they pile up in memory, and a later process given the same pid meets
-# them. Remove those made since this run began whose process is gone.
+# them. Remove those made since the run began (its owner file, $1) whose process is gone.
 _cl_reap_qb_leftovers()
 {
-	local f base pid
-	[ -f "$CL_TMP/owner" ] || return 0
+	local since=$1 f base pid
+	[ -f "$since" ] || return 0
 	while IFS= read -r -d '' f; do
 		base=${f##*/}
 		base=${base#qb-}
@@ -686,9 +688,11 @@ _cl_reap_qb_leftovers()
 		*) continue ;;
 		esac
 		case $pid in '' | *[!0-9]*) continue ;; esac
-		[ -d "/proc/$pid" ] && continue
+		# alive unless gone or a zombie (a killed corosync may not be reaped yet)
+		[ -d "/proc/$pid" ] && [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ] &&
+			continue
 		rm -rf -- "$f"
-	done < <(find /dev/shm /tmp -maxdepth 1 -newer "$CL_TMP/owner" \( -name 'qb-*' -o \
+	done < <(find /dev/shm /tmp -maxdepth 1 -newer "$since" \( -name 'qb-*' -o \
 		-name 'cmlogd-*-blackbox-*' -o -name 'corosync-*-blackbox-*' \) -print0 2>/dev/null)
 	return 0
 }
@@ -745,7 +749,7 @@ cl_cleanup()
 	done
 	h=$(_cl_bridge)
 	[ -e "/sys/class/net/$h" ] && { ip link del "$h" || _cl_err "cleanup: cannot delete bridge $h"; }
-	_cl_reap_qb_leftovers
+	_cl_reap_qb_leftovers "$CL_TMP/owner"
 	if [ -n "$CL_TMP" ] && [ -d "$CL_TMP" ]; then
 		if [ "${CL_KEEP_TMP:-0}" = 1 ]; then
 			_cl_msg "keeping $CL_TMP (CL_KEEP_TMP=1)"
@@ -803,6 +807,7 @@ cl_reap_stale()
 			grep "^cmh${id}"); do
 			ip link del "$i" 2>/dev/null
 		done
+		_cl_reap_qb_leftovers "$d/owner"
 		rm -rf "$d"
 	done
 	return 0
