@@ -253,10 +253,19 @@ for c in $cases; do
 		# The restarted cmlogd keeps the sync state across the restart (its state file,
 		# man cmlogd.8 RESTART SURVIVAL): the live kernel never asks for resync work
 		# again, so a log that lost it would stay out of sync with a stale leg 1.
+		# The kernel reconnects (CTR + RESUME) only when it next needs the log and hears
+		# -ESRCH: the writer may finish first (its regions were already marked), so ask for
+		# the status (an R-type request) until the reconnect has happened.
 		if [ "$E2E_LOG" != kernel ]; then
+			for t in $(seq 1 60); do
+				grep -q 'reconnect after a daemon restart: sync state from' "$TMPDIR/cmlogd.log" &&
+					break
+				dmsetup status k1 >/dev/null 2>&1
+				sleep 1
+			done
 			grep -q 'reconnect after a daemon restart: sync state from' "$TMPDIR/cmlogd.log" &&
 				pass "restarted cmlogd used its sync state file" ||
-				fail "restarted cmlogd did not use its sync state file"
+				fail "restarted cmlogd did not use its sync state file (waited ${t}s for the reconnect)"
 		fi
 		wait_in_sync k1 60
 		check_data k1 sync
