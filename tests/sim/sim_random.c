@@ -68,7 +68,7 @@ struct world {
 	uint32_t chk_node[4096];
 	uint64_t chk_region[4096];
 	unsigned n_chk;
-	unsigned flush_acks, flush_eio, resync_given, synced_events;
+	unsigned flush_acks, flush_eio, resync_given, synced_events, reads_checked;
 };
 
 #define FAIL(w, ...)                                                                 \
@@ -147,6 +147,59 @@ static void flush_acked(struct world *w, uint32_t node, uint64_t reg, const stru
 	}
 }
 
+/*
+ * Rules 1-3 and 5 of invariants.md at the moment a read answer leaves the node. IN_SYNC is
+ * answered locally: never failed for a known log, exactly 0 or 1, the replica's bit.
+ * IS_REMOTE_RECOVERING is answered at the delivery of its own ordered message, from a replica
+ * that has applied everything delivered before it: with more than one member "not
+ * recovering" only for a region in sync there (rule 1: the kernel would write it to the
+ * primary leg only while another node may copy it; rule 2: a SET_REGION_SYNC(r, 0) or a
+ * departed node's marks delivered earlier count), and the hint is exactly the lowest region
+ * not in sync (rule 5).
+ */
+static void check_read_answer(struct world *w, uint32_t node, const struct group_req *req,
+			      const struct group_reply *r)
+{
+	const struct group *g = sim_group(w->s, node);
+	const struct rlog *l;
+	struct group_status st;
+	bool in = false;
+	uint64_t low;
+
+	if (!g || !(l = group_rlog(g)))
+		return;
+	group_get_status(g, &st);
+	rlog_in_sync(l, req->region, &in);
+	if (req->type == GROUP_REQ_IN_SYNC) {
+		w->reads_checked++;
+		if (r->error || (r->value != 0 && r->value != 1))
+			FAIL(w, "node %u IN_SYNC(%" PRIu64 ") -> err %d value %" PRId64, node,
+			     req->region, r->error, r->value);
+		else if ((r->value == 1) != in)
+			FAIL(w, "node %u IN_SYNC(%" PRIu64 ") = %" PRId64 ", replica says %d", node,
+			     req->region, r->value, in);
+		return;
+	}
+	if (r->error)
+		return;
+	w->reads_checked++;
+	if (r->value == 0 && st.n_members > 1 && !in)
+		FAIL(w,
+		     "node %u IS_REMOTE_RECOVERING(%" PRIu64 ") = 0 with %u members, not in sync",
+		     node, req->region, st.n_members);
+	for (low = 0; low < rlog_region_count(l); low++) {
+		bool b = false;
+
+		rlog_in_sync(l, low, &b);
+		if (!b)
+			break;
+	}
+	if (r->value2 != low)
+		FAIL(w,
+		     "node %u IS_REMOTE_RECOVERING hint %" PRIu64 ", lowest not in sync %" PRIu64,
+		     node, r->value2, low);
+}
+
 static void on_reply(void *arg, uint32_t node, const struct group_req *req,
 		     const struct group_reply *r)
 {
@@ -193,6 +246,10 @@ static void on_reply(void *arg, uint32_t node, const struct group_req *req,
 				FAIL(w, "node %u recovers %" PRIu64 " while %u recovers it", node,
 				     r->value2, j);
 		}
+		break;
+	case GROUP_REQ_IN_SYNC:
+	case GROUP_REQ_IS_REMOTE_RECOVERING:
+		check_read_answer(w, node, req, r);
 		break;
 	case GROUP_REQ_SET_REGION_SYNC:
 		if (req->token == k->setsync_token) {
@@ -712,9 +769,9 @@ static int run(uint64_t seed, bool disk, unsigned n)
 	ret = w.failed;
 	if (!quiet)
 		printf("seed %" PRIu64 " %s %u nodes: %u write FLUSHes acked, %u -EIO, %u resync "
-		       "assignments, %" PRIu64 " messages\n",
+		       "assignments, %u read answers checked, %" PRIu64 " messages\n",
 		       seed, disk ? "disk" : "core", n, w.flush_acks, w.flush_eio, w.resync_given,
-		       sim_sent(w.s));
+		       w.reads_checked, sim_sent(w.s));
 	if (ret)
 		fprintf(stderr,
 			"FAILED: seed %" PRIu64 " (%s, %u nodes); replay with "
