@@ -925,6 +925,87 @@ static void bad(struct group *g, uint32_t sender)
 }
 
 /** Apply one validated message of the order to the replica (this member is synced). */
+/*
+ * Writer handover (group.h "Writer"). TAKEOVER changes nothing replicated: only the writer it
+ * names acts on it, and only while the sender is still the preferred writer and our disk
+ * works; from then on this writer starts no new write (maybe_write) and sends HANDOVER once
+ * its write in flight is done (handover_due).
+ */
+static void takeover_asked(struct group *g, uint32_t sender, uint32_t writer)
+{
+	if (g->p.type != GROUP_LOG_DISK || writer != g->me || g->writer != g->me ||
+	    sender == g->me || g->handing_to || g->disk_failed || g->write_failed ||
+	    sync_preferred_writer(g) != sender)
+		return;
+	g->handing_to = sender;
+}
+
+/*
+ * HANDOVER from the current writer naming a current member: every member that applies it
+ * makes that member the writer at this point of the order (the same on every member: the
+ * writer is replicated, the membership agreed). The new writer writes the whole bitmap and
+ * announces it durable (group_became_writer), which completes the FLUSHes that wait on a
+ * generation the old writer did not write. Anything else is a handover overtaken by a
+ * membership change: ignored everywhere.
+ */
+static void handover_delivered(struct group *g, uint32_t sender, uint32_t to)
+{
+	if (sender == g->me)
+		group_handover_reset(g);
+	if (g->p.type != GROUP_LOG_DISK || sender != g->writer || to == sender ||
+	    !group_is_member(g, to))
+		return;
+	g->writer = to;
+	if (to == g->me)
+		group_became_writer(g);
+	else
+		event(g, GROUP_EV_WRITER, to);
+}
+
+void group_handover_reset(struct group *g)
+{
+	g->handing_to = 0;
+	g->handover_queued = false;
+	g->takeover_asked = 0;
+}
+
+/* The preferred writer asks the writer to hand over (once per configuration and writer). */
+static bool takeover_due(const struct group *g)
+{
+	return g->p.type == GROUP_LOG_DISK && g->version >= 3 && can_send_data(g) && g->writer &&
+	       g->writer != g->me && g->takeover_asked != g->writer && !g->disk_failed &&
+	       group_is_member(g, g->writer) && sync_preferred_writer(g) == g->me;
+}
+
+/* The writer that was asked hands over once no write of its own is in flight. */
+static bool handover_due(const struct group *g)
+{
+	return g->handing_to && !g->handover_queued && !g->disk_busy && settled(g) &&
+	       g->writer == g->me && g->transport_up;
+}
+
+static void writer_move(struct group *g)
+{
+	struct cmsg m;
+
+	if (takeover_due(g)) {
+		m.type = CMSG_TAKEOVER;
+		m.u.writer = g->writer;
+		if (group_queue_ctrl(g, &m) == 0)
+			g->takeover_asked = g->writer;
+	}
+	if (handover_due(g)) {
+		if (!group_is_member(g, g->handing_to)) {
+			g->handing_to = 0; /* it left: keep writing */
+			return;
+		}
+		m.type = CMSG_HANDOVER;
+		m.u.writer = g->handing_to;
+		if (group_queue_ctrl(g, &m) == 0)
+			g->handover_queued = true;
+	}
+}
+
 void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 {
 	const struct cmsg_commit *c;
@@ -1020,6 +1101,12 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 		if (!g->disk_failed)
 			event(g, GROUP_EV_DISK_FAILED, m->u.gen);
 		g->disk_failed = true;
+		break;
+	case CMSG_TAKEOVER:
+		takeover_asked(g, sender, m->u.writer);
+		break;
+	case CMSG_HANDOVER:
+		handover_delivered(g, sender, m->u.writer);
 		break;
 	default:
 		break;
@@ -1263,7 +1350,8 @@ static void maybe_write(struct group *g)
 	int ret;
 
 	if (g->p.type != GROUP_LOG_DISK || !settled(g) || g->stale || g->writer != g->me ||
-	    !g->quorate || !g->transport_up || g->disk_busy || g->disk_failed || g->write_failed)
+	    !g->quorate || !g->transport_up || g->disk_busy || g->disk_failed || g->write_failed ||
+	    g->handing_to)
 		return;
 	if (!g->need_full_write && g->gen <= g->written_gen)
 		return;
@@ -1366,6 +1454,7 @@ void group_pump(struct group *g)
 	if (!g->transport_up)
 		return;
 	sync_pump(g);
+	writer_move(g);
 	ret = send_ctrl(g);
 	if (ret == 0 && can_send_data(g)) {
 		while (g->held.n) {
@@ -1404,9 +1493,11 @@ bool group_wants_pump(const struct group *g)
 		return true;
 	if (can_send_data(g) && (g->held.n || g->commit_queued))
 		return true;
+	if (takeover_due(g) || handover_due(g))
+		return true;
 	return g->p.type == GROUP_LOG_DISK && settled(g) && !g->stale && g->writer == g->me &&
 	       !g->disk_busy && !g->disk_failed && !g->write_failed && g->quorate &&
-	       (g->need_full_write || g->gen > g->written_gen);
+	       !g->handing_to && (g->need_full_write || g->gen > g->written_gen);
 }
 
 void group_set_quorate(struct group *g, bool quorate)

@@ -87,7 +87,20 @@
  * Writer. For clustered-disk logs, writer = synced_set_sorted[h(uuid) % n], h a fixed hash
  * (FNV-1a 32), so logs spread across nodes. It is chosen at a barrier only when the current
  * writer is not in the synced set (sticky: moving it while its write is in flight could land
- * an older bitmap after the new writer's), and joiners learn it from the snapshot. A new
+ * an older bitmap after the new writer's), and joiners learn it from the snapshot. A master
+ * resume makes the master the writer, and joiners are not in the synced set of the barrier
+ * that admits them, so on its own that rule would leave the writers of logs activated together
+ * on the node that resumed first. From protocol version 3 the writer moves to its preferred
+ * place by a handover in the order: the preferred writer, members_sorted[h(uuid) % n] over
+ * the members not excluded, once it is synced and settled and the writer is another member,
+ * multicasts TAKEOVER(writer) (once per configuration and writer); the writer, at its
+ * delivery, starts no new write, waits for the one in flight, and multicasts HANDOVER(to).
+ * At the delivery of HANDOVER from the current writer naming a current member, every member
+ * makes that member the writer (members receiving a snapshot replay it after the snapshot,
+ * which carries the writer of the barrier point, so they agree). Only the old writer's
+ * completed writes precede the HANDOVER, and it never writes again unless chosen again, so
+ * no older image can land after the new writer's. A TAKEOVER or HANDOVER not yet sent at a
+ * confchg is dropped (the barrier decides; the preferred writer asks again after it). A new
  * writer marks the whole bitmap changed, writes it (header block included) and announces
  * DURABLE at once, so FLUSHes that waited on a departed writer complete without the kernel's
  * 15 s resend. One write at a time, covering every commit delivered before it started; a
@@ -219,7 +232,7 @@
 #include "log/rlog.h"
 
 #define GROUP_PROTO_VERSION_MIN 1u
-#define GROUP_PROTO_VERSION_MAX 2u
+#define GROUP_PROTO_VERSION_MAX 3u
 /** Largest message the group sends (well under CPG's 1 MiB atomic size). */
 #define GROUP_CHUNK_MAX (64u * 1024u)
 /** Bound of the deferred-clear activity set per log (extra resync after a crash, at most). */

@@ -160,6 +160,14 @@ struct group {
 	bool write_failed; /* local: our write failed; DISK_FAILED is on its way */
 	bool write_stale;  /* the write in flight belongs to a replica we dropped */
 	uint64_t write_cookie;
+	/*
+	 * writer handover (version 3, group.h "Writer"), local only: the member this writer hands
+	 * over to (its TAKEOVER was delivered; no new write starts), whether our HANDOVER is
+	 * queued, and the writer our own TAKEOVER asked in this configuration (0: none asked).
+	 */
+	uint32_t handing_to;
+	bool handover_queued;
+	uint32_t takeover_asked;
 	uint8_t *disk_buf;
 	size_t disk_buf_len;
 
@@ -211,6 +219,8 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m);
 void group_drive(struct group *g);
 void group_revert_local(struct group *g);
 void group_became_writer(struct group *g);
+/** Forget a handover in progress (confchg, dropped replica): the barrier decides. */
+void group_handover_reset(struct group *g);
 bool group_is_member(const struct group *g, uint32_t node);
 
 /* group_sync.c */
@@ -227,6 +237,8 @@ void sync_send_state(struct group *g);
 /** True when the delivery was consumed: from an excluded member, or one that excludes it. */
 bool sync_filter(struct group *g, uint32_t sender, const void *buf, size_t len);
 void sync_on_exclude(struct group *g, uint32_t sender, const struct cmsg *m);
+/** Version 3: members_sorted[h(uuid) % n] over the members not excluded (group.h "Writer"). */
+uint32_t sync_preferred_writer(const struct group *g);
 /** Time passed: propose excluding members a barrier waited on for GROUP_SILENT_MS. */
 void sync_tick(struct group *g);
 /** An ordered change could not be applied here (out of memory): exclude ourselves. */

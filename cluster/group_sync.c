@@ -65,6 +65,16 @@ static bool is_excluded(const struct group *g, uint32_t node)
 	return false;
 }
 
+uint32_t sync_preferred_writer(const struct group *g)
+{
+	uint32_t set[GROUP_MAX_MEMBERS], i, k = 0;
+
+	for (i = 0; i < g->n_members; i++)
+		if (!is_excluded(g, g->members[i]))
+			set[k++] = g->members[i]; /* members are sorted */
+	return k ? set[fnv1a(g->p.uuid) % k] : 0;
+}
+
 static uint32_t member_index(const struct group *g, uint32_t node)
 {
 	uint32_t i;
@@ -555,6 +565,10 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 	/* generations are announced again after the barrier, for the replica that survives it */
 	drop_ctrl_type(g, CMSG_DURABLE);
 	drop_ctrl_type(g, CMSG_DISK_FAILED);
+	/* a handover not yet sent is dropped: the barrier decides (group.h "Writer") */
+	drop_ctrl_type(g, CMSG_TAKEOVER);
+	drop_ctrl_type(g, CMSG_HANDOVER);
+	group_handover_reset(g);
 	/* a transfer in progress is abandoned: a new round starts */
 	stop_sending(g);
 	drop_ctrl_type(g, CMSG_SNAP);
@@ -737,6 +751,9 @@ static void drop_state(struct group *g)
 	/* our generations of the dropped replica must not reach the new one */
 	drop_ctrl_type(g, CMSG_DURABLE);
 	drop_ctrl_type(g, CMSG_DISK_FAILED);
+	drop_ctrl_type(g, CMSG_TAKEOVER);
+	drop_ctrl_type(g, CMSG_HANDOVER);
+	group_handover_reset(g);
 	if (g->disk_busy)
 		g->write_stale = true;
 	g->write_failed = false;

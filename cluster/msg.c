@@ -192,6 +192,14 @@ static int decode_marks(struct wire_rd *r, struct cmsg_marks *k)
 	return err;
 }
 
+/* The highest message type a header of protocol version @v may carry. */
+static uint16_t type_max(uint16_t v)
+{
+	if (v >= 3)
+		return CMSG_TYPE_MAX;
+	return v == 2 ? CMSG_TYPE_MAX_V2 : CMSG_TYPE_MAX_V1;
+}
+
 int cmsg_decode(struct cmsg *m, const void *buf, size_t len, uint32_t sender, uint16_t ver_min,
 		uint16_t ver_max)
 {
@@ -212,7 +220,7 @@ int cmsg_decode(struct cmsg *m, const void *buf, size_t len, uint32_t sender, ui
 		return CMSG_E_MAGIC;
 	if (m->version < ver_min || m->version > ver_max)
 		return CMSG_E_VERSION;
-	if (m->type == 0 || m->type > (m->version >= 2 ? CMSG_TYPE_MAX : CMSG_TYPE_MAX_V1))
+	if (m->type == 0 || m->type > type_max(m->version))
 		return CMSG_E_TYPE;
 	if (plen != wire_rd_left(&r))
 		return CMSG_E_LEN;
@@ -251,6 +259,15 @@ int cmsg_decode(struct cmsg *m, const void *buf, size_t len, uint32_t sender, ui
 			return CMSG_E_PAYLOAD;
 		wire_get_le64(&r, &m->u.gen);
 		break;
+	case CMSG_TAKEOVER:
+	case CMSG_HANDOVER:
+		if (plen != CMSG_WRITER_SIZE)
+			return CMSG_E_PAYLOAD;
+		wire_get_le32(&r, &m->u.writer);
+		get_pad(&r, 4, &err);
+		if (err == CMSG_OK && m->u.writer == 0)
+			err = CMSG_E_VALUE;
+		break;
 	case CMSG_STATE:
 		err = decode_state(&r, &m->u.state);
 		break;
@@ -286,6 +303,9 @@ static size_t payload_size(const struct cmsg *m)
 	case CMSG_DURABLE:
 	case CMSG_DISK_FAILED:
 		return CMSG_GEN_SIZE;
+	case CMSG_TAKEOVER:
+	case CMSG_HANDOVER:
+		return CMSG_WRITER_SIZE;
 	case CMSG_STATE:
 		return CMSG_STATE_FIXED + 4u * (size_t)m->u.state.n_members;
 	case CMSG_SNAP:
@@ -306,7 +326,9 @@ int cmsg_encode(const struct cmsg *m, const uint64_t *regions, uint8_t *buf, siz
 	size_t plen;
 	uint32_t i, n;
 
-	if (m->type == 0 || m->type > CMSG_TYPE_MAX)
+	if (m->type == 0 || m->type > type_max(m->version))
+		return -EINVAL;
+	if ((m->type == CMSG_TAKEOVER || m->type == CMSG_HANDOVER) && m->u.writer == 0)
 		return -EINVAL;
 	if (m->type == CMSG_COMMIT &&
 	    (size_t)m->u.commit.n_marks + m->u.commit.n_clears > CMSG_COMMIT_MAX_REGIONS)
@@ -357,6 +379,11 @@ int cmsg_encode(const struct cmsg *m, const uint64_t *regions, uint8_t *buf, siz
 	case CMSG_DURABLE:
 	case CMSG_DISK_FAILED:
 		wire_put_le64(&w, m->u.gen);
+		break;
+	case CMSG_TAKEOVER:
+	case CMSG_HANDOVER:
+		wire_put_le32(&w, m->u.writer);
+		wire_put_zero(&w, 4);
 		break;
 	case CMSG_STATE:
 		wire_put_le32(&w, m->u.state.max_version);

@@ -85,8 +85,9 @@ struct cmsg {
 			uint64_t req_id;
 			uint64_t region;
 			bool in_sync;
-		} req;	      /**< RESYNC_REQ (req_id), SET_SYNC, REMOTE_REC */
-		uint64_t gen; /**< DURABLE, DISK_FAILED */
+		} req;		 /**< RESYNC_REQ (req_id), SET_SYNC, REMOTE_REC */
+		uint64_t gen;	 /**< DURABLE, DISK_FAILED */
+		uint32_t writer; /**< TAKEOVER: the writer asked; HANDOVER: the new writer */
 		struct cmsg_state state;
 		struct cmsg_snap snap;
 		struct cmsg_marks marks;

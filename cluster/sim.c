@@ -275,8 +275,11 @@ uint64_t sim_start(struct sim *s, uint32_t node)
 	if (!nd->up || nd->g)
 		return 0;
 	memset(&gp, 0, sizeof(gp));
-	snprintf(gp.uuid, sizeof(gp.uuid), "LVM-sim-log-%llu",
-		 (unsigned long long)s->p.region_count);
+	if (s->p.uuid)
+		snprintf(gp.uuid, sizeof(gp.uuid), "%s", s->p.uuid);
+	else
+		snprintf(gp.uuid, sizeof(gp.uuid), "LVM-sim-log-%llu",
+			 (unsigned long long)s->p.region_count);
 	gp.type = s->p.type;
 	gp.region_count = s->p.region_count;
 	gp.sync_mode = s->p.sync_mode;

@@ -40,6 +40,7 @@ struct sim_params {
 	unsigned disk_delay_max; /**< a write lands 1..max steps after it is issued */
 	bool trace;		 /**< print confchgs and group events on stderr */
 	uint32_t max_version[SIM_MAX_NODES + 1]; /**< per node (0 = default), test hook */
+	const char *uuid;			 /**< the log's uuid (NULL: from region_count) */
 	sim_reply_fn on_reply;
 	void *arg;
 };

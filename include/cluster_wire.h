@@ -24,10 +24,14 @@ enum cmsg_type {
 	CMSG_SNAP = 8,	      /**< one state-transfer chunk */
 	CMSG_EXCLUDE = 9,     /**< members the sender excluded as incompatible (group.h) */
 	CMSG_MARKS = 10,      /**< version 2: a member's kernel marks and recovery, before STATE */
-	CMSG_TYPE_MAX = 10,
+	CMSG_TAKEOVER = 11,   /**< version 3: the preferred writer asks the writer to hand over */
+	CMSG_HANDOVER = 12,   /**< version 3: the writer hands the disk log to another member */
+	CMSG_TYPE_MAX = 12,
 };
 /** Highest type of protocol version 1 (a version-1 header with a higher type is rejected). */
 #define CMSG_TYPE_MAX_V1 9u
+/** Highest type of protocol version 2. */
+#define CMSG_TYPE_MAX_V2 10u
 
 /* Fixed header: magic, version, type, sender nodeid, sender seq, payload length. */
 struct cmsg_wire_hdr {
@@ -83,6 +87,18 @@ struct cmsg_wire_gen {
 } __attribute__((packed));
 #define CMSG_GEN_SIZE 8u
 _Static_assert(sizeof(struct cmsg_wire_gen) == CMSG_GEN_SIZE, "gen");
+
+/*
+ * TAKEOVER and HANDOVER (version 3): a node id and 4 zero bytes. TAKEOVER names the writer the
+ * sender asks to hand over; HANDOVER names the member the sending writer hands the log to
+ * (cluster/group.h "Writer").
+ */
+struct cmsg_wire_writer {
+	uint32_t node;
+	uint8_t pad[4];
+} __attribute__((packed));
+#define CMSG_WRITER_SIZE 8u
+_Static_assert(sizeof(struct cmsg_wire_writer) == CMSG_WRITER_SIZE, "writer");
 
 /*
  * STATE: max_version, synced (0|1), quorate (0|1), 2 zero bytes, n_members, gen, digest,

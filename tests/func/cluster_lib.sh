@@ -167,6 +167,41 @@ clu_digest()
 	[ -n "$d" ] && echo "$d"
 }
 
+# clu_writer i uuid: the disk writer (node id, 0 = none) node i's cmlogd names for the log.
+clu_writer()
+{
+	cl_exec "$1" timeout 10 "$CMLOGCTL" -j show "$2" 2>/dev/null |
+		sed 's/[,{}]/\n/g' | sed -n 's/^ *"writer": *\([0-9]*\).*/\1/p' | head -n 1
+}
+
+# clu_preferred_writer uuid n: the disk writer that cluster/group.h "Writer" prefers when nodes
+# 1..n are members: node 1 + FNV-1a-32(uuid) % n (computed independently of the daemon).
+clu_preferred_writer()
+{
+	python3 -c 'import sys
+h = 2166136261
+for b in sys.argv[1].encode():
+	h = ((h ^ b) * 16777619) & 0xffffffff
+print(1 + h % int(sys.argv[2]))' "$1" "$2"
+}
+
+# clu_wait_writer uuid want node...: every node names `want` the disk writer (up to 20 s).
+clu_wait_writer()
+{
+	local u=$1 want=$2 i k ok
+	shift 2
+	for k in $(seq 1 80); do
+		ok=1
+		for i in "$@"; do
+			[ "$(clu_writer "$i" "$u")" = "$want" ] || { ok=0; break; }
+		done
+		[ "$ok" = 1 ] && return 0
+		sleep 0.25
+	done
+	for i in "$@"; do echo "node $i names writer $(clu_writer "$i" "$u")"; done
+	return 1
+}
+
 # clu_field line key: the value of key=value in a cluster_drv output line.
 clu_field()
 {

@@ -68,17 +68,22 @@ alive() {
 # An all-clean device (a nosync activation on node 1), then the log on every node.
 drv 1 --luid 0x6000 "ctr:1024 clustered-disk $DEV 8 nosync" resume presuspend postsuspend \
 	dtr || clu_fail "clean device"
-# node 2 resumes first: it is the master and the disk writer (the writer is sticky)
+# node 2 resumes first: it is the master and the first disk writer; once the others are in,
+# the writer is handed over to the preferred member (cluster/group.h "Writer")
 for i in 2 3 1; do
 	drv "$i" --luid 0x6001 "ctr:1024 clustered-disk $DEV 8" resume sync-count=128 ||
 		clu_fail "activation on node $i"
 done
+W=$(clu_preferred_writer "$U" "$N")
+clu_wait_writer "$U" "$W" $(seq 1 "$N") || clu_fail "the nodes do not all name node $W the writer"
+grep -q "log $U: disk writer is node 2" "${CLU_LOG[2]}" ||
+	clu_fail "node 2 (the master) never was the disk writer"
+grep -q "log $U: disk writer is node $W" "${CLU_LOG[W]}" ||
+	clu_fail "node $W's log does not name it the disk writer"
 for i in $(seq 1 "$N"); do
 	drv "$i" --luid 0x6001 flush:"$i" status=A || clu_fail "healthy FLUSH on node $i"
 done
-W=$(grep -ho "log $U: disk writer is node [0-9]*" "${CLU_LOG[2]}" | tail -n 1 | awk '{print $7}')
-[ "$W" = 2 ] || clu_fail "node 2's log does not name node 2 the disk writer (${W:-none})"
-echo "ok - log active on $N nodes, healthy FLUSHes, the disk writer is node $W"
+echo "ok - log active on $N nodes, healthy FLUSHes, the disk writer is node $W (preferred)"
 
 echo eio-write >"$(cl_node_dir "$W")/faultctl"
 for i in $(seq 1 "$N"); do

@@ -34,6 +34,17 @@ echo "# kill loop: $N kills, seed $SEED (CMLOG_KILLLOOP_SEED=$SEED replays the d
 RANDOM=$SEED
 
 clu_init 3
+if [ "$LOGTYPE" = disk ]; then
+	# Node 3, the one killed, is the preferred disk writer (cluster/group.h "Writer"): every
+	# kill hands the log to a survivor at once (it writes the whole bitmap and FLUSHes waiting
+	# on the dead writer complete), every rejoin hands it back through TAKEOVER + HANDOVER.
+	for k in $(seq 0 99); do
+		if [ "$(clu_preferred_writer "$CLU_UUID-w$k" 3)" = 3 ]; then
+			CLU_UUID="$CLU_UUID-w$k"
+			break
+		fi
+	done
+fi
 case $LOGTYPE in
 core) CTR="$((REGIONS * 8)) clustered-core 8 nosync" ;;
 disk)
@@ -44,6 +55,10 @@ disk)
 *) clu_fail "CMLOG_KILLLOOP_LOG=$LOGTYPE: core or disk" ;;
 esac
 for i in 1 2 3; do clu_activate "$i" "$CTR"; done
+if [ "$LOGTYPE" = disk ]; then
+	clu_wait_writer "$CLU_UUID" 3 1 2 3 || clu_fail "node 3 did not become the disk writer"
+	echo "ok - node 3 (killed below) is the disk writer"
+fi
 echo "ok - clustered-$LOGTYPE log $CLU_UUID active on 3 nodes"
 
 # wait_synced_since i lines: node i's cmlogd logged "synced" after the first `lines` lines
@@ -135,5 +150,9 @@ if [ "$LOGTYPE" = disk ]; then
 		clu_fail "the device's bitmap is not all clean (bytes shown above, offset from 0)"
 	fi
 	echo "ok - the log device holds the header and every region clean"
+	h=$(grep -c "log $CLU_UUID.*: disk writer is node 3" "${CLU_LOG[1]}")
+	[ "$h" -ge $((N / 2)) ] ||
+		clu_fail "node 1 saw the log handed to node 3 only $h times in $N restarts"
+	echo "ok - node 1 saw the writer handed back to node 3 $h times ($N kills of the writer)"
 fi
 echo "PASS: cluster kill loop ($LOGTYPE)"

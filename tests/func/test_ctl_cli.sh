@@ -81,7 +81,7 @@ done
 
 # --- text output ---
 expect 0 $R status
-has '^Daemon$'; has '^  connected:  yes$'; has '^  quorate:    yes$'; has '^  protocol:   2$'
+has '^Daemon$'; has '^  connected:  yes$'; has '^  quorate:    yes$'; has '^  protocol:   3$'
 has '^  node id:    1$'; has '^  log level:  info$'; has "^  pid:        $SINGLE_PID$"
 has '^Logs: 2$'; has "^log $RA (luid 16)$"; has "^log $RB (luid 17)$"
 has '^  state       constructed$'
@@ -102,7 +102,7 @@ log $RA (luid 16)
   pending     0
 EOT
 diff -u "$T/want" "$T/got" || fail "show text differs"
-has '^  protocol    2 (gen [0-9]*)$'; has '^  digest      [0-9a-f]\{16\}$'
+has '^  protocol    3 (gen [0-9]*)$'; has '^  digest      [0-9a-f]\{16\}$'
 
 expect 0 $R logs
 has '^LUID   TYPE  STATE        DISK    SYNC%  UUID$'
@@ -143,7 +143,7 @@ jcheck 'j["command"]=="show" and len(j["logs"])==1 and j["logs"][0]["luid"]==16'
 expect 0 $R status -j --cluster
 jcheck 'j["command"]=="cluster" and [n["node_id"] for n in j["nodes"]]==[1] and j["nodes"][0]["reachable"] is True and j["nodes"][0]["status"]["logs"][0]["uuid"]=="'"$RA"'"'
 expect 0 $R -j members
-jcheck 'j["protocol_version"]==2 and j["members"]==[{"node_id":1,"local":True,"protocol_max":2,"logs":2}]'
+jcheck 'j["protocol_version"]==3 and j["members"]==[{"node_id":1,"local":True,"protocol_max":3,"logs":2}]'
 expect 0 $R -j dump
 jcheck 'j["capacity"]==256 and any(e["kind"]=="request" and e["uuid"]=="'"$RA"'" for e in j["events"])'
 expect 0 $R -j logs

@@ -8,7 +8,7 @@
  * bit 0 is clear, then the message. The message is decoded from a heap copy of exactly its
  * length (ASan sees any read past it). When the decoder accepts, the target checks that the
  * decoded message keeps the documented limits (header fields, counts, sorted members and
- * MARKS regions, MARKS only in version 2, borrowed bytes inside the buffer) and that re-encoding gives back the identical bytes:
+ * MARKS regions, MARKS from version 2 and TAKEOVER/HANDOVER from version 3 on, borrowed bytes inside the buffer) and that re-encoding gives back the identical bytes:
  * an accepted message has exactly one encoding, so no two nodes can read it differently.
  */
 #include <errno.h>
@@ -68,6 +68,12 @@ static void check_accepted(const struct cmsg *m, const uint8_t *buf, size_t len,
 		for (uint32_t i = 1; i < m->u.marks.n_regions; i++)
 			FUZZ_CHECK(m->u.marks.regions[i - 1] < m->u.marks.regions[i]);
 		FUZZ_CHECK(m->u.marks.has_rec || m->u.marks.rec_region == 0);
+		break;
+	case CMSG_TAKEOVER:
+	case CMSG_HANDOVER:
+		/* version 3 only, a node id that can be a member */
+		FUZZ_CHECK(m->version >= 3 && m->u.writer != 0);
+		FUZZ_CHECK(len == CMSG_HDR_SIZE + CMSG_WRITER_SIZE);
 		break;
 	case CMSG_SNAP:
 		FUZZ_CHECK(m->u.snap.n_bytes <= CMSG_SNAP_MAX_BYTES);

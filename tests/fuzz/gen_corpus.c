@@ -353,7 +353,7 @@ static void gen_disk(void)
 
 static struct cmsg cm;
 
-/* ctl 1: versions 1..1; ctl 3: versions 1..2 (MARKS exists from version 2 on). */
+/* ctl 1: versions 1..1; ctl 3: versions 1..2 (MARKS exists from version 2 on); ctl 5: 2..3. */
 static void cmsg_seed_ctl(const char *name, const uint64_t *regions, uint8_t ctl)
 {
 	struct seed s;
@@ -449,6 +449,15 @@ static void gen_cluster_msg(void)
 	cmsg_seed_ctl("marks-empty-chunk", regions, 3);
 	cm.u.marks.n_regions = 2;
 	cmsg_seed_ctl("marks-v1-range", regions, 1); /* rejected: version 2 outside 1..1 */
+	/* ctl 5: versions 2..3 (TAKEOVER and HANDOVER exist from version 3 on) */
+	cm.version = 3;
+	cm.type = CMSG_TAKEOVER;
+	cm.u.writer = 3;
+	cmsg_seed_ctl("takeover", NULL, 5);
+	cm.type = CMSG_HANDOVER;
+	cm.u.writer = 1;
+	cmsg_seed_ctl("handover", NULL, 5);
+	cmsg_seed_ctl("handover-v2-range", NULL, 3); /* rejected: version 3 outside 1..2 */
 	cm.version = 1;
 
 	cm.type = CMSG_SNAP;

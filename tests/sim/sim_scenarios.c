@@ -328,6 +328,102 @@ static void s050(void)
 	sim_destroy(s);
 }
 
+/*
+ * 055: writer handover (protocol version 3, cluster/group.h "Writer"). Node 1 resumes every log
+ * first (master resume: it is the writer), nodes 2 and 3 join with a FLUSH of node 1 waiting on
+ * a write that has not landed. For each of 24 uuids the writer ends up at members[h(uuid) % 3]
+ * (FNV-1a 32, recomputed here), all members agree, the writers of the 24 logs are spread over
+ * all three nodes, every FLUSH completes and what it covered is on the device, and a later
+ * FLUSH on each node is made durable by the new writer. With a version-2 member nothing moves.
+ */
+static uint32_t fnv1a_ref(const char *u)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *u; u++)
+		h = (h ^ (uint8_t)*u) * 16777619u;
+	return h;
+}
+
+static bool disk_bit(struct sim *s, uint64_t r)
+{
+	size_t len;
+	const uint8_t *img = sim_disk_image(s, &len);
+
+	/* on the device a set bit means clean: a marked region is a clear bit */
+	return img && len > RLOG_DISK_BITMAP_OFFSET + r / 8 &&
+	       (img[RLOG_DISK_BITMAP_OFFSET + r / 8] & (1u << (r % 8)));
+}
+
+static uint32_t handover_case(const char *uuid, uint32_t v3_max)
+{
+	struct sim_params p;
+	struct sim *s;
+	struct group_status st;
+	uint64_t r = 41, r2, t, t2[4];
+	uint32_t n, w = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.n_nodes = 3;
+	p.type = GROUP_LOG_DISK;
+	p.region_count = 1024;
+	p.sync_mode = RLOG_SYNC_NONE;
+	p.block_size = 512;
+	p.seed = 55;
+	p.disk_delay_max = 40;
+	p.uuid = uuid;
+	p.max_version[3] = v3_max;
+	s = mk_params(&p, 1);
+	CHECK(s != NULL);
+	if (!s)
+		return 0;
+	group_get_status(sim_group(s, 1), &st);
+	CHECK(st.writer == 1);
+	t = rq_regions(s, 1, GROUP_REQ_FLUSH, &r, 1); /* waits for node 1's write */
+	sim_start(s, 2);
+	sim_start(s, 3);
+	sim_settle(s, 200000);
+	CHECK(done_ok(s, t) && !disk_bit(s, r));
+	for (n = 1; n <= 3; n++) {
+		group_get_status(sim_group(s, n), &st);
+		CHECK(synced(s, n) && st.writer >= 1 && st.writer <= 3);
+		if (n == 1)
+			w = st.writer;
+		CHECK(st.writer == w && same_digest(s, 1, n));
+	}
+	if (v3_max == 0)
+		CHECK(w == 1 + fnv1a_ref(uuid) % 3);
+	else
+		CHECK(w == 1); /* version 2 in use: the master stays the writer */
+	/* every node's next write is made durable by whoever writes now */
+	for (n = 1; n <= 3; n++) {
+		r2 = 100 + n;
+		t2[n] = rq_regions(s, n, GROUP_REQ_FLUSH, &r2, 1);
+	}
+	sim_settle(s, 200000);
+	for (n = 1; n <= 3; n++)
+		CHECK(done_ok(s, t2[n]) && !disk_bit(s, 100 + n));
+	sim_destroy(s);
+	return w;
+}
+
+static void s055(void)
+{
+	char uuid[64];
+	unsigned count[4] = {0}, i;
+
+	for (i = 0; i < 24; i++) {
+		snprintf(uuid, sizeof(uuid), "LVM-handover-%02u-Xz4VdRkq", i);
+		count[handover_case(uuid, 0)]++;
+	}
+	CHECK(count[0] == 0 && count[1] && count[2] && count[3]);
+	/* a member that speaks version 2: no TAKEOVER, no HANDOVER */
+	for (i = 0; i < 4; i++) {
+		snprintf(uuid, sizeof(uuid), "LVM-handover-%02u-Xz4VdRkq", i);
+		handover_case(uuid, 2);
+	}
+}
+
 /* 060/070: join under load with a big chunked transfer; a confchg during a transfer */
 static void transfer(uint64_t regions, bool confchg_mid)
 {
@@ -1627,14 +1723,46 @@ static bool mark_flush(struct sim *s, uint32_t node, uint64_t r)
 	return done_ok(s, m) && done_ok(s, f);
 }
 
+/* A uuid whose preferred disk writer among nodes 1..3 is @writer (scenario 055's hash). */
+static const char *uuid_with_writer(char *buf, size_t size, uint32_t writer)
+{
+	unsigned i;
+
+	for (i = 0;; i++) {
+		snprintf(buf, size, "LVM-enomem-%u", i);
+		if (1 + fnv1a_ref(buf) % 3 == writer)
+			return buf;
+	}
+}
+
+static struct sim *mk_enomem(enum group_log_type type, const char *uuid)
+{
+	struct sim_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.n_nodes = 3;
+	p.type = type;
+	p.region_count = 64;
+	p.sync_mode = RLOG_SYNC_NONE;
+	p.seed = 12345;
+	p.disk_delay_max = 3;
+	p.uuid = uuid;
+	return mk_params(&p, 3);
+}
+
+/* Node 2's replica fails; on a disk log the writer is node 1 (a failing writer: 922). */
 static void enomem_commit(enum group_log_type type)
 {
-	struct sim *s = mk(3, type, 64, RLOG_SYNC_NONE, 3);
+	char uuid[64];
+	struct sim *s = mk_enomem(type, uuid_with_writer(uuid, sizeof(uuid), 1));
+	struct group_status st;
 	uint64_t held, held_mark, r13 = 13;
 
 	CHECK(s != NULL);
 	if (!s)
 		return;
+	group_get_status(sim_group(s, 3), &st);
+	CHECK(st.writer == (type == GROUP_LOG_DISK ? 1u : 0u));
 	CHECK(mark_flush(s, 2, 9)); /* node 2's own write, before the failure */
 	enomem_rl = rl(s, 2);
 	enomem_left = 1;
@@ -1682,6 +1810,50 @@ static void s921(void)
 	enomem_commit(GROUP_LOG_DISK);
 }
 
+/*
+ * 922: the disk writer's replica fails. It excludes itself and writes nothing more, so the
+ * others' FLUSHes wait (never answered from an undurable mark) until its daemon leaves the
+ * group to rejoin; then a new writer writes at once and they complete.
+ */
+static void s922(void)
+{
+	char uuid[64];
+	struct sim *s = mk_enomem(GROUP_LOG_DISK, uuid_with_writer(uuid, sizeof(uuid), 2));
+	struct group_status st;
+	uint64_t m, f, r5 = 5;
+	uint32_t n;
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	group_get_status(sim_group(s, 1), &st);
+	CHECK(st.writer == 2);
+	CHECK(mark_flush(s, 2, 9));
+	enomem_rl = rl(s, 2);
+	enomem_left = 1;
+	enomem_given = 0;
+	m = rq_regions(s, 1, GROUP_REQ_MARK, &r5, 1);
+	f = rq(s, 1, GROUP_REQ_FLUSH, 0, false);
+	sim_settle(s, 100000);
+	CHECK(enomem_given == 1 && excluded_self(s, 2));
+	CHECK(done_ok(s, m) && pending(s, f)); /* the mark is not durable: no answer yet */
+	sim_disconnect(s, 2);
+	sim_settle(s, 100000);
+	CHECK(done_ok(s, f) && !disk_bit(s, 5));
+	group_get_status(sim_group(s, 1), &st);
+	CHECK(st.writer == 1 || st.writer == 3);
+	sim_reconnect(s, 2);
+	sim_settle(s, 100000);
+	for (n = 1; n <= 3; n++)
+		CHECK(synced(s, n) && same_digest(s, 1, n));
+	CHECK(mark_flush(s, 2, 11) && !disk_bit(s, 11));
+	group_get_status(sim_group(s, 3), &st);
+	CHECK(st.writer == 2); /* preferred again once it is back and synced */
+	CHECK(sim_errors(s) == 0);
+	enomem_rl = NULL;
+	sim_destroy(s);
+}
+
 int main(void)
 {
 	static const struct {
@@ -1693,6 +1865,7 @@ int main(void)
 		{"030 crash mid-write", s030},
 		{"040 resync holder crash", s040},
 		{"050 writer crash", s050},
+		{"055 writer handover spreads the disk writers", s055},
 		{"060 join with 16M regions", s060},
 		{"070 confchg during transfer", s070},
 		{"080 partition", s080},
@@ -1716,6 +1889,7 @@ int main(void)
 		{"900 incompatible member", s900},
 		{"920 out of memory applying a commit: self-exclusion, rejoin", s920},
 		{"921 the same on a disk log", s921},
+		{"922 the disk writer's replica fails: FLUSHes wait for its rejoin", s922},
 	};
 	unsigned i, passed = 0, failed = 0;
 

@@ -322,6 +322,11 @@ static void valid(uint16_t type)
 		in.u.marks.regions[0] = 4;
 		in.u.marks.regions[1] = 9;
 		break;
+	case CMSG_TAKEOVER:
+	case CMSG_HANDOVER:
+		in.version = 3;
+		in.u.writer = 5;
+		break;
 	case CMSG_EXCLUDE:
 		in.u.excl.n_members = 3;
 		in.u.excl.members[0] = 3;
@@ -396,6 +401,50 @@ static void test_every_truncation(void **state)
 		len = enc(&in);
 		for (cut = 0; cut < len; cut++)
 			assert_int_not_equal(cmsg_decode(&out, buf, cut, 7, 1, 1), CMSG_OK);
+	}
+}
+
+/* TAKEOVER and HANDOVER exist from protocol version 3 on: node id + 4 zero bytes. */
+static void test_writer_msgs(void **state)
+{
+	static const uint16_t types[] = {CMSG_TAKEOVER, CMSG_HANDOVER};
+	size_t len, i, off = CMSG_HDR_SIZE;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		hdr(&in, types[i]);
+		in.version = 3;
+		in.u.writer = 0x01020304u;
+		len = enc(&in);
+		assert_int_equal(len, CMSG_HDR_SIZE + CMSG_WRITER_SIZE);
+		assert_int_equal(buf[off], 0x04); /* little-endian node id */
+		assert_int_equal(buf[off + 3], 0x01);
+		memset(&out, 0xA5, sizeof(out));
+		assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 3), CMSG_OK);
+		assert_int_equal(out.type, types[i]);
+		assert_int_equal(out.u.writer, 0x01020304u);
+		/* a peer that speaks version 2 at most rejects the header's version */
+		assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 2), CMSG_E_VERSION);
+		/* the same type under a version-2 header is unknown there */
+		buf[4] = 2;
+		assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 3), CMSG_E_TYPE);
+		buf[4] = 3;
+		buf[off + 5] = 1; /* padding */
+		assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 3), CMSG_E_VALUE);
+		buf[off + 5] = 0;
+		memset(buf + off, 0, 4); /* node 0 */
+		assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 3), CMSG_E_VALUE);
+		buf[off] = 9;
+		buf[16] = CMSG_WRITER_SIZE + 1; /* payload length disagrees with the bytes */
+		assert_int_equal(cmsg_decode(&out, buf, len, 7, 1, 3), CMSG_E_LEN);
+		buf[16] = CMSG_WRITER_SIZE - 4;
+		assert_int_equal(cmsg_decode(&out, buf, len - 4, 7, 1, 3), CMSG_E_PAYLOAD);
+		/* the encoder refuses what the decoder would refuse */
+		in.version = 2;
+		assert_int_equal(cmsg_encode(&in, NULL, buf, sizeof(buf), &len), -EINVAL);
+		in.version = 3;
+		in.u.writer = 0;
+		assert_int_equal(cmsg_encode(&in, NULL, buf, sizeof(buf), &len), -EINVAL);
 	}
 }
 
@@ -524,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_every_truncation),
 		cmocka_unit_test(test_encode_limits),
 		cmocka_unit_test(test_marks),
+		cmocka_unit_test(test_writer_msgs),
 		cmocka_unit_test(test_exclude),
 	};
 
