@@ -110,12 +110,12 @@ has "^16     core  resumed      -     100.00%  $RA\$"
 has "^17     core  constructed  -       0.00%  $RB\$"
 
 expect 0 $R members
-has '^Protocol version: 2$'; has '^Quorate:          yes$'
-has '^     1        2     2 (local)$'
+has '^Protocol version: 3$'; has '^Quorate:          yes$'
+has '^     1        3     2 (local)$'
 
 expect 0 $R status --cluster
 has '^Cluster view: 1 node$'
-has '^1      yes        yes        yes      2        2$'
+has '^1      yes        yes        yes      3        2$'
 has "^resumed 100.0%      $RA/16\$"
 
 expect 0 $R dump
