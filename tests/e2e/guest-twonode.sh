@@ -5,7 +5,9 @@
 # pieces) and build the same clustered-disk mirror, whose log the two daemons keep together
 # through corosync. Checks: a two-member log group; writes on either node reach both legs
 # and read back on the other node; both see all regions in sync; one node can remove its
-# mirror while the other goes on writing; no dm-log-userspace timeout or error in dmesg.
+# mirror while the other goes on writing; the disk log is handed over to its preferred writer
+# (node 2) and taken back by node 1 when node 2 leaves; no dm-log-userspace timeout or error
+# in dmesg.
 # Environment: NODE (1 or 2), CMLOG_E2E_IP (this node's address), PEER_IP, CMLOGD.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/guest-lib.sh"
@@ -77,6 +79,12 @@ info "status: $(dmsetup status m2n)"
 for _ in $(seq 50); do grep -q 'members 2' "$TMPDIR/cmlogd.log" && break; sleep 0.2; done
 grep -q 'members 2' "$TMPDIR/cmlogd.log" && pass "the log's CPG group has both nodes" ||
 	fail "cmlogd never logged a 2-member group"
+# node 1 resumed first (master resume: the first writer); node 2 is the uuid's preferred
+# writer (1 + FNV-1a-32("CMLOG-E2E-2N") % 2), so the log is handed over to it (group.h "Writer")
+for _ in $(seq 50); do grep -q 'disk writer is node 2' "$TMPDIR/cmlogd.log" && break; sleep 0.2; done
+grep -q 'disk writer is node 2' "$TMPDIR/cmlogd.log" &&
+	pass "the disk log was handed over to node 2, its preferred writer" ||
+	fail "cmlogd never logged node 2 as the disk writer"
 barrier in-sync
 
 step "node $N: writes on one node, reads on the other"
@@ -112,6 +120,10 @@ else
 	write_dev /dev/mapper/m2n "$TMPDIR/patC" 6 || fail "node 1 write after node 2 left"
 	wait_in_sync m2n 60
 	same_bytes "$L1" "$TMPDIR/patC" 6 && pass "node 1 alone still mirrors" || fail "node 1 alone: leg 1 lacks data"
+	# the first time at the master resume, again when node 2 left
+	[ "$(grep -c 'disk writer is node 1' "$TMPDIR/cmlogd.log")" -ge 2 ] &&
+		pass "node 1 took the disk log over when node 2 left" ||
+		fail "node 1 did not log itself the disk writer after node 2 left"
 	dmsetup remove m2n || fail "node 1 remove"
 fi
 barrier removed
