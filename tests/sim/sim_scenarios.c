@@ -490,6 +490,39 @@ static void s070(void)
 	transfer(UINT64_C(1) << 20, true);
 }
 
+/*
+ * 065: the largest log (RLOG_MAX_REGIONS = 2^31 regions, 512 MiB of bitmaps per replica)
+ * joins: marks at both ends and in the middle, an out-of-sync region, a write while the joiner
+ * receives; the joiner ends with the same digest, the marks, the exact sync count and hint.
+ */
+static void s065(void)
+{
+	struct sim *s = mk(2, GROUP_LOG_CORE, RLOG_MAX_REGIONS, RLOG_SYNC_NONE, 1);
+	const uint64_t last = RLOG_MAX_REGIONS - 1;
+	uint64_t marks[3] = {0, RLOG_MAX_REGIONS / 2, last}, r = last - 1, t, u, sent;
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	t = rq_regions(s, 1, GROUP_REQ_FLUSH, marks, 3);
+	u = rq(s, 1, GROUP_REQ_SET_REGION_SYNC, 12345, false); /* a leg failure: out of sync */
+	sim_settle(s, 100000);
+	CHECK(done_ok(s, t) && done_ok(s, u));
+	sent = sim_sent(s);
+	sim_start(s, 2);
+	sim_step(s);
+	t = rq_regions(s, 1, GROUP_REQ_FLUSH, &r, 1);
+	sim_settle(s, 100000);
+	CHECK(done_ok(s, t) && synced(s, 2) && same_digest(s, 1, 2));
+	CHECK(rlog_node_marked(rl(s, 2), 1, 0) && rlog_node_marked(rl(s, 2), 1, marks[1]) &&
+	      rlog_node_marked(rl(s, 2), 1, last) && rlog_node_marked(rl(s, 2), 1, last - 1));
+	CHECK(rlog_sync_count(rl(s, 2)) == RLOG_MAX_REGIONS - 1);
+	CHECK(rlog_in_sync_hint(rl(s, 2)) == 12345);
+	CHECK(sim_sent(s) - sent < 100); /* a sparse state is a few chunks, not 512 MiB */
+	CHECK(sim_errors(s) == 0);
+	sim_destroy(s);
+}
+
 /* 080: a partition: the minority holds, the majority serves, the heal rejoins it clean */
 static void s080(void)
 {
@@ -1867,6 +1900,7 @@ int main(void)
 		{"050 writer crash", s050},
 		{"055 writer handover spreads the disk writers", s055},
 		{"060 join with 16M regions", s060},
+		{"065 join with 2^31 regions", s065},
 		{"070 confchg during transfer", s070},
 		{"080 partition", s080},
 		{"090 rolling version", s090},
