@@ -29,6 +29,7 @@ CLU_LOG=()
 CLU_RUNS=0
 CLU_FAILED=0
 
+# clu_init n [nostart]: n corosync nodes with quorum, then cmlogd on each (not with nostart).
 clu_init()
 {
 	local n=$1 i
@@ -42,9 +43,30 @@ clu_init()
 	for i in $(seq 1 "$n"); do
 		cl_wait_membership "$i" "$n" || clu_fail "node $i does not see $n members"
 	done
+	[ "${2:-}" = nostart ] && return 0 # the test starts the daemons (e.g. under a shim)
 	for i in $(seq 1 "$n"); do
 		clu_start_daemon "$i"
 	done
+}
+
+# clu_shim_daemon i shim [VAR=value...]: write a wrapper for node i's cmlogd ($CMLOGD) that
+# preloads `shim` with the given environment, and print its path (set CMLOGD to it for
+# clu_start_daemon i). A sanitizer build (tools/check-quality.sh) needs its runtime first in
+# the preload list, or ASan refuses to start ("runtime does not come first"): it goes ahead.
+clu_shim_daemon()
+{
+	local i=$1 shim=$2 w san_rt v
+	shift 2
+	w="$(cl_node_dir "$i")/cmlogd-shim"
+	san_rt=$(ldd "$CMLOGD" 2>/dev/null | awk '/libasan/ { print $3; exit }')
+	{
+		echo '#!/bin/bash'
+		printf 'export LD_PRELOAD=%q\n' "${san_rt:+$san_rt }$shim"
+		for v in "$@"; do
+			printf 'export %s=%q\n' "${v%%=*}" "${v#*=}"
+		done
+		printf 'exec %q "$@"\n' "$CMLOGD"
+	} >"$w" && chmod +x "$w" && echo "$w"
 }
 
 # On failure the daemons' logs are the first thing to read.

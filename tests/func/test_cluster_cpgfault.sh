@@ -25,10 +25,6 @@ top_builddir=${top_builddir:-$top_srcdir}
 # shellcheck source=tests/func/cluster_lib.sh
 . "$top_srcdir/tests/func/cluster_lib.sh"
 SHIM="$top_builddir/tests/func/faultcpg.so"
-# A sanitizer build (tools/check-quality.sh) needs its runtime first in the preload list, or
-# ASan refuses to start ("runtime does not come first"): put it ahead of the shim.
-SAN_RT=$(ldd "$top_builddir/daemon/cmlogd" 2>/dev/null | awk '/libasan/ { print $3; exit }')
-PRELOAD="${SAN_RT:+$SAN_RT }$SHIM"
 DRIVER="$top_builddir/tests/func/daemon_driver"
 REAL_CMLOGD="$CMLOGD"
 N=3
@@ -39,32 +35,14 @@ MIN_INJECTED=${CPGFAULT_MIN:-200}
 STALL_MAX_MS=${STALL_MAX_MS:-3000}
 LOAD_S=${CPGFAULT_LOAD_S:-5}
 
-cl_require_root_or_skip
-[ -x "$REAL_CMLOGD" ] || cl_skip "cmlogd not built"
-[ -x "$CLU_DRV" ] || cl_skip "tests/func/cluster_drv not built"
 [ -x "$DRIVER" ] || cl_skip "tests/func/daemon_driver not built"
 [ -f "$SHIM" ] || cl_skip "tests/func/faultcpg.so not built"
-cl_init "$N" 1000 || exit 99
-CLU_UUID="cmlog-func-$CL_RUN_ID"
-cl_on_cleanup 'clu_dump_logs'
-cl_start_all || clu_fail "corosync did not start"
-for i in $(seq 1 "$N"); do
-	cl_wait_membership "$i" "$N" || clu_fail "node $i does not see $N members"
-done
+clu_init "$N" nostart
 
 CTL="$(cl_node_dir 1)/cpgctl"
 echo on >"$CTL"
-cat >"$(cl_node_dir 1)/cmlogd-cpgfault" <<EOF
-#!/bin/sh
-LD_PRELOAD='$PRELOAD'
-CMLOG_FAULT_CPG_PCT='$PCT'
-CMLOG_FAULT_CPG_JOIN='$JOINS'
-CMLOG_FAULT_CPG_CTL='$CTL'
-export LD_PRELOAD CMLOG_FAULT_CPG_PCT CMLOG_FAULT_CPG_JOIN CMLOG_FAULT_CPG_CTL
-exec '$REAL_CMLOGD' "\$@"
-EOF
-chmod +x "$(cl_node_dir 1)/cmlogd-cpgfault" || exit 99
-CMLOGD="$(cl_node_dir 1)/cmlogd-cpgfault"
+CMLOGD=$(clu_shim_daemon 1 "$SHIM" CMLOG_FAULT_CPG_PCT="$PCT" CMLOG_FAULT_CPG_JOIN="$JOINS" \
+	CMLOG_FAULT_CPG_CTL="$CTL") || exit 99
 clu_start_daemon 1
 CMLOGD="$REAL_CMLOGD"
 clu_start_daemon 2

@@ -15,41 +15,23 @@ top_builddir=${top_builddir:-$top_srcdir}
 # shellcheck source=tests/func/cluster_lib.sh
 . "$top_srcdir/tests/func/cluster_lib.sh"
 SHIM="$top_builddir/tests/func/faultdisk.so"
-# A sanitizer build (tools/check-quality.sh) needs its runtime first in the preload list, or
-# ASan refuses to start ("runtime does not come first"): put it ahead of the shim.
-SAN_RT=$(ldd "$top_builddir/daemon/cmlogd" 2>/dev/null | awk '/libasan/ { print $3; exit }')
-PRELOAD="${SAN_RT:+$SAN_RT }$SHIM"
 DRIVER="$top_builddir/tests/func/daemon_driver"
 REAL_CMLOGD="$CMLOGD"
 N=3
 
-cl_require_root_or_skip
-[ -x "$REAL_CMLOGD" ] || cl_skip "cmlogd not built"
 [ -x "$DRIVER" ] || cl_skip "tests/func/daemon_driver not built"
 [ -f "$SHIM" ] || cl_skip "tests/func/faultdisk.so not built"
-cl_init "$N" 1000 || exit 99
-cl_on_cleanup 'clu_dump_logs'
-cl_start_all || clu_fail "corosync did not start"
-for i in $(seq 1 "$N"); do
-	cl_wait_membership "$i" "$N" || clu_fail "node $i does not see $N members"
-done
+clu_init "$N" nostart
 
 DEV="$CL_TMP/logdev" # "shared storage": the same file for every node
 truncate -s 1M "$DEV" || clu_fail "cannot create $DEV"
 for i in $(seq 1 "$N"); do
 	d=$(cl_node_dir "$i")
 	echo ok >"$d/faultctl"
-	cat >"$d/cmlogd-faulty" <<EOF
-#!/bin/sh
-LD_PRELOAD='$PRELOAD'
-CMLOG_FAULT_PATH='$DEV'
-CMLOG_FAULT_CTL='$d/faultctl'
-export LD_PRELOAD CMLOG_FAULT_PATH CMLOG_FAULT_CTL
-exec '$REAL_CMLOGD' "\$@"
-EOF
-	chmod +x "$d/cmlogd-faulty"
-	CMLOGD="$d/cmlogd-faulty"
+	CMLOGD=$(clu_shim_daemon "$i" "$SHIM" CMLOG_FAULT_PATH="$DEV" \
+		CMLOG_FAULT_CTL="$d/faultctl") || clu_fail "no cmlogd wrapper for node $i"
 	clu_start_daemon "$i"
+	CMLOGD=$REAL_CMLOGD
 done
 
 U="cluster-diskfault-$CL_RUN_ID"

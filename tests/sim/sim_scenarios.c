@@ -41,8 +41,9 @@ static struct sim *mk_params(const struct sim_params *p, unsigned start)
 	return s;
 }
 
-static struct sim *mk(unsigned n, enum group_log_type type, uint64_t regions,
-		      enum rlog_sync_mode mode, unsigned start)
+/* The parameters most scenarios share; a scenario changes what it needs before sim_create. */
+static struct sim_params params(unsigned n, enum group_log_type type, uint64_t regions,
+				enum rlog_sync_mode mode)
 {
 	struct sim_params p;
 
@@ -53,6 +54,14 @@ static struct sim *mk(unsigned n, enum group_log_type type, uint64_t regions,
 	p.sync_mode = mode;
 	p.seed = 12345;
 	p.disk_delay_max = 3;
+	return p;
+}
+
+static struct sim *mk(unsigned n, enum group_log_type type, uint64_t regions,
+		      enum rlog_sync_mode mode, unsigned start)
+{
+	struct sim_params p = params(n, type, regions, mode);
+
 	return mk_params(&p, start);
 }
 
@@ -357,17 +366,12 @@ static bool disk_bit(struct sim *s, uint64_t r)
 
 static uint32_t handover_case(const char *uuid, uint32_t v3_max)
 {
-	struct sim_params p;
+	struct sim_params p = params(3, GROUP_LOG_DISK, 1024, RLOG_SYNC_NONE);
 	struct sim *s;
 	struct group_status st;
 	uint64_t r = 41, r2, t, t2[4];
 	uint32_t n, w = 0;
 
-	memset(&p, 0, sizeof(p));
-	p.n_nodes = 3;
-	p.type = GROUP_LOG_DISK;
-	p.region_count = 1024;
-	p.sync_mode = RLOG_SYNC_NONE;
 	p.block_size = 512;
 	p.seed = 55;
 	p.disk_delay_max = 40;
@@ -1770,15 +1774,8 @@ static const char *uuid_with_writer(char *buf, size_t size, uint32_t writer)
 
 static struct sim *mk_enomem(enum group_log_type type, const char *uuid)
 {
-	struct sim_params p;
+	struct sim_params p = params(3, type, 64, RLOG_SYNC_NONE);
 
-	memset(&p, 0, sizeof(p));
-	p.n_nodes = 3;
-	p.type = type;
-	p.region_count = 64;
-	p.sync_mode = RLOG_SYNC_NONE;
-	p.seed = 12345;
-	p.disk_delay_max = 3;
 	p.uuid = uuid;
 	return mk_params(&p, 3);
 }
