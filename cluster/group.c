@@ -924,18 +924,17 @@ static void bad(struct group *g, uint32_t sender)
 	event(g, GROUP_EV_BAD_MESSAGE, sender);
 }
 
-/** Apply one validated message of the order to the replica (this member is synced). */
 /*
  * Writer handover (group.h "Writer"). TAKEOVER changes nothing replicated: only the writer it
  * names acts on it, and only while the sender is still the preferred writer and our disk
  * works; from then on this writer starts no new write (maybe_write) and sends HANDOVER once
  * its write in flight is done (handover_due).
  */
-static void takeover_asked(struct group *g, uint32_t sender, uint32_t writer)
+static void on_takeover(struct group *g, uint32_t sender, uint32_t writer)
 {
 	if (g->p.type != GROUP_LOG_DISK || writer != g->me || g->writer != g->me ||
 	    sender == g->me || g->handing_to || g->disk_failed || g->write_failed ||
-	    sync_preferred_writer(g) != sender)
+	    g->preferred_writer != sender)
 		return;
 	g->handing_to = sender;
 }
@@ -948,7 +947,7 @@ static void takeover_asked(struct group *g, uint32_t sender, uint32_t writer)
  * generation the old writer did not write. Anything else is a handover overtaken by a
  * membership change: ignored everywhere.
  */
-static void handover_delivered(struct group *g, uint32_t sender, uint32_t to)
+static void on_handover(struct group *g, uint32_t sender, uint32_t to)
 {
 	if (sender == g->me)
 		group_handover_reset(g);
@@ -974,7 +973,7 @@ static bool takeover_due(const struct group *g)
 {
 	return g->p.type == GROUP_LOG_DISK && g->version >= 3 && can_send_data(g) && g->writer &&
 	       g->writer != g->me && g->takeover_asked != g->writer && !g->disk_failed &&
-	       group_is_member(g, g->writer) && sync_preferred_writer(g) == g->me;
+	       group_is_member(g, g->writer) && g->preferred_writer == g->me;
 }
 
 /* The writer that was asked hands over once no write of its own is in flight. */
@@ -1006,6 +1005,7 @@ static void writer_move(struct group *g)
 	}
 }
 
+/** Apply one validated message of the order to the replica (this member is synced). */
 void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 {
 	const struct cmsg_commit *c;
@@ -1103,10 +1103,10 @@ void group_apply(struct group *g, uint32_t sender, const struct cmsg *m)
 		g->disk_failed = true;
 		break;
 	case CMSG_TAKEOVER:
-		takeover_asked(g, sender, m->u.writer);
+		on_takeover(g, sender, m->u.writer);
 		break;
 	case CMSG_HANDOVER:
-		handover_delivered(g, sender, m->u.writer);
+		on_handover(g, sender, m->u.writer);
 		break;
 	default:
 		break;
@@ -1549,6 +1549,7 @@ void group_transport_lost(struct group *g)
 	g->n_members = 0;
 	/* a new CPG session joins as a new member: it learns exclusions again (EXCLUDE) */
 	g->n_excl = 0;
+	g->preferred_writer = 0;
 }
 
 void group_transport_restored(struct group *g)

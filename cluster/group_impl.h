@@ -168,6 +168,9 @@ struct group {
 	uint32_t handing_to;
 	bool handover_queued;
 	uint32_t takeover_asked;
+	/* members_sorted[h(uuid) % n] over the members not excluded (0: none), recomputed where
+	 * the membership or the exclusions change, not on every loop pass */
+	uint32_t preferred_writer;
 	uint8_t *disk_buf;
 	size_t disk_buf_len;
 
@@ -237,8 +240,6 @@ void sync_send_state(struct group *g);
 /** True when the delivery was consumed: from an excluded member, or one that excludes it. */
 bool sync_filter(struct group *g, uint32_t sender, const void *buf, size_t len);
 void sync_on_exclude(struct group *g, uint32_t sender, const struct cmsg *m);
-/** Version 3: members_sorted[h(uuid) % n] over the members not excluded (group.h "Writer"). */
-uint32_t sync_preferred_writer(const struct group *g);
 /** Time passed: propose excluding members a barrier waited on for GROUP_SILENT_MS. */
 void sync_tick(struct group *g);
 /** An ordered change could not be applied here (out of memory): exclude ourselves. */

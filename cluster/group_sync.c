@@ -65,14 +65,15 @@ static bool is_excluded(const struct group *g, uint32_t node)
 	return false;
 }
 
-uint32_t sync_preferred_writer(const struct group *g)
+/* Version 3: the writer's preferred place (group.h "Writer"), after a membership change. */
+static void update_preferred_writer(struct group *g)
 {
 	uint32_t set[GROUP_MAX_MEMBERS], i, k = 0;
 
 	for (i = 0; i < g->n_members; i++)
 		if (!is_excluded(g, g->members[i]))
 			set[k++] = g->members[i]; /* members are sorted */
-	return k ? set[fnv1a(g->p.uuid) % k] : 0;
+	g->preferred_writer = k ? set[fnv1a(g->p.uuid) % k] : 0;
 }
 
 static uint32_t member_index(const struct group *g, uint32_t node)
@@ -141,6 +142,7 @@ static void mark_incompatible(struct group *g, uint32_t node, uint32_t version, 
 		g->excl[i] = g->excl[i - 1];
 	g->excl[i] = node;
 	g->n_excl++;
+	update_preferred_writer(g);
 	event(g, GROUP_EV_INCOMPATIBLE,
 	      node | (uint64_t)(version & 0xffffu) << 32 | (uint64_t)(reason & 0xffu) << 48);
 	if (node == g->me) {
@@ -584,6 +586,7 @@ void sync_confchg(struct group *g, const uint32_t *members, size_t n_members, co
 		if (group_is_member(g, g->excl[i]))
 			g->excl[n++] = g->excl[i];
 	g->n_excl = (uint32_t)n;
+	update_preferred_writer(g);
 	memset(g->spoke, 0, sizeof(g->spoke));
 	if (is_excluded(g, g->me))
 		return;

@@ -207,6 +207,17 @@ for b in sys.argv[1].encode():
 print(1 + h % int(sys.argv[2]))' "$1" "$2"
 }
 
+# clu_uuid_for_writer base want n: the first of base-w0, base-w1, ... whose preferred disk
+# writer among nodes 1..n is node `want` (fails when none of the first 100 is).
+clu_uuid_for_writer()
+{
+	local k
+	for k in $(seq 0 99); do
+		[ "$(clu_preferred_writer "$1-w$k" "$3")" = "$2" ] && { echo "$1-w$k"; return 0; }
+	done
+	return 1
+}
+
 # clu_wait_writer uuid want node...: every node names `want` the disk writer (up to 20 s).
 clu_wait_writer()
 {

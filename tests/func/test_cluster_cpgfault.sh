@@ -97,12 +97,7 @@ run_log()
 		;;
 	disk)
 		# a uuid whose preferred disk writer (cluster/group.h "Writer") is node 1
-		for k in $(seq 0 99); do
-			if [ "$(clu_preferred_writer "$CLU_UUID-d$k" "$N")" = 1 ]; then
-				CLU_UUID="$CLU_UUID-d$k"
-				break
-			fi
-		done
+		CLU_UUID=$(clu_uuid_for_writer "$CLU_UUID" 1 "$N") || clu_fail "no uuid prefers node 1"
 		CLU_LUID=0x5200
 		DEV="$CL_TMP/logdev" # "shared storage": the same file for every node
 		truncate -s 1M "$DEV" || clu_fail "cannot create $DEV"

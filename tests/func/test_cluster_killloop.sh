@@ -38,12 +38,7 @@ if [ "$LOGTYPE" = disk ]; then
 	# Node 3, the one killed, is the preferred disk writer (cluster/group.h "Writer"): every
 	# kill hands the log to a survivor at once (it writes the whole bitmap and FLUSHes waiting
 	# on the dead writer complete), every rejoin hands it back through TAKEOVER + HANDOVER.
-	for k in $(seq 0 99); do
-		if [ "$(clu_preferred_writer "$CLU_UUID-w$k" 3)" = 3 ]; then
-			CLU_UUID="$CLU_UUID-w$k"
-			break
-		fi
-	done
+	CLU_UUID=$(clu_uuid_for_writer "$CLU_UUID" 3 3) || clu_fail "no uuid prefers node 3"
 fi
 case $LOGTYPE in
 core) CTR="$((REGIONS * 8)) clustered-core 8 nosync" ;;
