@@ -863,7 +863,8 @@ static void decide(struct group *g)
 		 * Writer: sticky while it stays in the set (two writers with writes in flight
 		 * could land an older image after a newer one), else the FNV spread over the set.
 		 */
-		if (g->p.type == GROUP_LOG_DISK && !writer_in) {
+		/* k >= 1: this member is in the set (in_set); said for the analyzer */
+		if (g->p.type == GROUP_LOG_DISK && !writer_in && k) {
 			g->writer = set[fnv1a(g->p.uuid) % k];
 			if (g->writer == g->me)
 				group_became_writer(g);
